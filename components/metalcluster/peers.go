@@ -1,0 +1,66 @@
+package metalcluster
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/metalk8s/metalk8s/components/metal"
+	"github.com/metalk8s/metalk8s/components/topology"
+)
+
+// ErrNoIPv4Neighbors means Metal reported no IPv4 BGP neighbour for a device, which happens when
+// BGP is not enabled on the project or the session does not exist yet.
+var ErrNoIPv4Neighbors = errors.New("no IPv4 BGP neighbours")
+
+// PeersFromNeighbors maps Metal's neighbour data to the node's upstream peers. Only IPv4 is used:
+// every node has exactly one IPv4 session. The MD5 password is deliberately not carried over.
+func PeersFromNeighbors(ns []metal.GetDeviceBgpNeighborsBgpNeighbor) ([]topology.BGPPeer, error) {
+	var peers []topology.BGPPeer
+	for _, n := range ns {
+		if n.AddressFamily != 4 {
+			continue
+		}
+		if len(n.PeerIps) == 0 {
+			return nil, fmt.Errorf("IPv4 neighbour of %s lists no peer IPs", n.CustomerIp)
+		}
+		peers = append(peers, topology.BGPPeer{
+			PeerIPs:     append([]string(nil), n.PeerIps...),
+			PeerASN:     n.PeerAs,
+			CustomerIP:  n.CustomerIp,
+			CustomerASN: n.CustomerAs,
+			MD5Enabled:  n.Md5Enabled,
+			Multihop:    n.Multihop,
+		})
+	}
+	if len(peers) == 0 {
+		return nil, ErrNoIPv4Neighbors
+	}
+	return peers, nil
+}
+
+// privateGateway finds the gateway of the device's private IPv4 network.
+func privateGateway(networks []metal.DeviceNetwork) (string, error) {
+	for _, n := range networks {
+		if n.Family == 4 && !n.Public {
+			return n.Gateway, nil
+		}
+	}
+	return "", errors.New("device has no private IPv4 network")
+}
+
+// describeNode assembles the node description from the device and its neighbours.
+func describeNode(hostname string, role topology.Role, id, public, private string,
+	networks []metal.DeviceNetwork, nb metal.GetDeviceBgpNeighborsResult) (topology.Node, error) {
+	gw, err := privateGateway(networks)
+	if err != nil {
+		return topology.Node{}, fmt.Errorf("%s: %w", hostname, err)
+	}
+	peers, err := PeersFromNeighbors(nb.BgpNeighbors)
+	if err != nil {
+		return topology.Node{}, fmt.Errorf("%s: %w", hostname, err)
+	}
+	return topology.Node{
+		Name: hostname, Role: string(role), ID: id,
+		PublicIPv4: public, PrivateIPv4: private, PrivateGateway: gw, BGPPeers: peers,
+	}, nil
+}

@@ -1,0 +1,101 @@
+// Package config is the stack configuration of the metalk8s program: one structured object under
+// the key metalk8s:cluster, decoded strictly, defaulted and validated before any resource exists.
+//
+// Only the program (main.go, cmd/plan) uses this package. Components take Args and never read
+// configuration, so that they can be imported into other Pulumi programs.
+package config
+
+// Key is the stack configuration key that holds the whole object.
+const Key = "metalk8s:cluster"
+
+// Cluster is the whole stack configuration. Every field documents its default; an empty value
+// means "use the default".
+type Cluster struct {
+	// Project is the Equinix Metal project: an existing one (ID) or one to create.
+	Project Project `json:"project"`
+	// Metro is the Equinix Metal metro code of every device and public elastic IP (required, e.g. "sv").
+	Metro string `json:"metro"`
+	// OperatingSystem is the device image slug. Default ubuntu_24_04.
+	OperatingSystem string `json:"operatingSystem,omitempty"`
+	// BillingCycle of every device: hourly or monthly. Default hourly.
+	BillingCycle string `json:"billingCycle,omitempty"`
+	// Controller is the single control-plane machine.
+	Controller Machine `json:"controller"`
+	// Workers are the worker machines.
+	Workers Workers `json:"workers"`
+	// Kubernetes holds the cluster-wide Kubernetes settings.
+	Kubernetes Kubernetes `json:"kubernetes"`
+	// BGP holds the project's local BGP settings.
+	BGP BGP `json:"bgp"`
+	// ElasticIPs are the IPv4 blocks to reserve for LoadBalancer services.
+	ElasticIPs []ElasticIPBlock `json:"elasticIps,omitempty"`
+	// SSH is the key the devices are reachable with.
+	SSH SSH `json:"ssh"`
+}
+
+// Project selects or creates the Metal project.
+type Project struct {
+	// ID of an existing project (with local BGP already enabled). When set, no project is created.
+	ID string `json:"id,omitempty"`
+	// Name of the project to create. Default k8s-bgp.
+	Name string `json:"name,omitempty"`
+	// OrganizationID owns the project to create; required unless ID is set.
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+// Machine is one device's hardware choice.
+type Machine struct {
+	// Plan is the Metal server plan. Default c3.small.x86.
+	Plan string `json:"plan,omitempty"`
+}
+
+// Workers are the worker devices.
+type Workers struct {
+	// Plan is the Metal server plan of every worker. Default c3.small.x86.
+	Plan string `json:"plan,omitempty"`
+	// Count of workers, 0 to MaxWorkers. Default 2.
+	Count *int `json:"count,omitempty"`
+}
+
+// Kubernetes holds the cluster settings of the guide's kubernetes_* variables.
+type Kubernetes struct {
+	// Version is the exact Kubernetes release, MAJOR.MINOR.PATCH. Default DefaultKubernetesVersion.
+	Version string `json:"version,omitempty"`
+	// APIPort is the API server's secure port. Default 6443.
+	APIPort int `json:"apiPort,omitempty"`
+	// DNSServiceIP is the cluster DNS service address, inside ServiceCIDR. Default 192.168.0.10.
+	DNSServiceIP string `json:"dnsServiceIp,omitempty"`
+	// PodCIDR is the pod network. Default 172.16.0.0/12.
+	PodCIDR string `json:"podCidr,omitempty"`
+	// ServiceCIDR is the service network. Default 192.168.0.0/16.
+	ServiceCIDR string `json:"serviceCidr,omitempty"`
+	// DNSDomain is the cluster DNS domain. Default cluster.local.
+	DNSDomain string `json:"dnsDomain,omitempty"`
+}
+
+// BGP holds the project's local BGP settings.
+type BGP struct {
+	// ASN is the project's local ASN, announced by every node. Default 65000.
+	ASN *int64 `json:"asn,omitempty"`
+	// MD5Password protects the sessions with the top-of-rack routers. Optional; set it as a secret.
+	MD5Password string `json:"md5Password,omitempty"`
+}
+
+// ElasticIPBlock is one reserved IPv4 block.
+type ElasticIPBlock struct {
+	// Name identifies the block in outputs and resource names (lower-case letters, digits, '-').
+	Name string `json:"name"`
+	// Type is public_ipv4 (one metro) or global_ipv4 (anycast, every metro).
+	Type string `json:"type"`
+	// Quantity of addresses, a power of two.
+	Quantity int `json:"quantity"`
+	// Metro of a public block: empty or the cluster's metro. Must be empty for a global block.
+	Metro string `json:"metro,omitempty"`
+}
+
+// SSH is the key pair the devices trust.
+type SSH struct {
+	// PrivateKey is an unencrypted OpenSSH or PEM private key, set as a secret. Optional: when
+	// empty an ED25519 key is generated and kept (secret) in the stack state.
+	PrivateKey string `json:"privateKey,omitempty"`
+}

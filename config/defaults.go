@@ -1,0 +1,54 @@
+package config
+
+import "github.com/metalk8s/metalk8s/components/metalcluster"
+
+// Defaults of the stack configuration. They reproduce the guide's terraform.tfvars.sample with
+// current versions; those a component also applies are the component's own constants.
+const (
+	DefaultProjectName       = metalcluster.DefaultProjectName
+	DefaultOperatingSystem   = metalcluster.DefaultOperatingSystem
+	DefaultBillingCycle      = metalcluster.DefaultBillingCycle
+	DefaultPlan              = metalcluster.DefaultPlan
+	DefaultWorkerCount       = 2
+	DefaultKubernetesVersion = "1.37.2"
+	DefaultAPIPort           = 6443
+	DefaultDNSServiceIP      = "192.168.0.10"
+	DefaultPodCIDR           = "172.16.0.0/12"
+	DefaultServiceCIDR       = "192.168.0.0/16"
+	DefaultDNSDomain         = "cluster.local"
+	DefaultLocalASN          = int64(metalcluster.DefaultLocalASN)
+)
+
+// ApplyDefaults fills every empty field with its documented default.
+func (c *Cluster) ApplyDefaults() {
+	if c.Project.ID == "" && c.Project.Name == "" {
+		c.Project.Name = DefaultProjectName
+	}
+	setString(&c.OperatingSystem, DefaultOperatingSystem)
+	setString(&c.BillingCycle, DefaultBillingCycle)
+	setString(&c.Controller.Plan, DefaultPlan)
+	setString(&c.Workers.Plan, DefaultPlan)
+	if c.Workers.Count == nil {
+		n := DefaultWorkerCount
+		c.Workers.Count = &n
+	}
+	k := &c.Kubernetes
+	setString(&k.Version, DefaultKubernetesVersion)
+	if k.APIPort == 0 {
+		k.APIPort = DefaultAPIPort
+	}
+	setString(&k.DNSServiceIP, DefaultDNSServiceIP)
+	setString(&k.PodCIDR, DefaultPodCIDR)
+	setString(&k.ServiceCIDR, DefaultServiceCIDR)
+	setString(&k.DNSDomain, DefaultDNSDomain)
+	if c.BGP.ASN == nil {
+		asn := DefaultLocalASN
+		c.BGP.ASN = &asn
+	}
+}
+
+func setString(field *string, def string) {
+	if *field == "" {
+		*field = def
+	}
+}

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// redacted stands in for a secret value in error messages.
+const redacted = "[secret]"
+
+// FieldError is one problem with one configuration key.
+type FieldError struct {
+	// Key is the full configuration path, e.g. metalk8s:cluster.workers.count.
+	Key string
+	// Value is the offending value as written, or empty when there is none to show.
+	Value string
+	// Detail says what is wrong and what is allowed.
+	Detail string
+}
+
+func (e FieldError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Key, e.Detail)
+	}
+	return fmt.Sprintf("%s = %s: %s", e.Key, e.Value, e.Detail)
+}
+
+// Errors is every problem found in one configuration, reported together.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid stack configuration %s (%d problem", Key, len(es))
+	if len(es) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("):")
+	for _, e := range es {
+		b.WriteString("\n  - ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Keys lists the configuration keys named by the errors, in order.
+func (es Errors) Keys() []string {
+	keys := make([]string, len(es))
+	for i, e := range es {
+		keys[i] = e.Key
+	}
+	return keys
+}
+
+// collector gathers field errors under the configuration key.
+type collector struct{ errs Errors }
+
+func (c *collector) add(path string, value any, format string, args ...any) {
+	v := ""
+	if value != nil {
+		v = fmt.Sprint(value)
+		if s, ok := value.(string); ok {
+			v = fmt.Sprintf("%q", s)
+		}
+	}
+	c.errs = append(c.errs, FieldError{Key: Key + "." + path, Value: v, Detail: fmt.Sprintf(format, args...)})
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Limits and fixed facts the validation enforces.
+const (
+	// MaxWorkers bounds the worker count: one kubeadm controller without HA is not sized beyond it,
+	// and a typo such as 2000 instead of 20 should not order two thousand servers.
+	MaxWorkers = 1000
+	// TorASN is the ASN of Equinix Metal's top-of-rack routers; the project may not use it.
+	TorASN = 65530
+	// MinKubernetesMinor is the oldest minor that reads kubeadm.k8s.io/v1beta4 configuration.
+	MinKubernetesMinor = 31
+	// maxMD5Length is the TCP MD5 signature key limit of the Linux kernel (TCP_MD5SIG_MAXKEYLEN).
+	maxMD5Length = 80
+	// maxBlockQuantity is the largest elastic block this program reserves (a /24).
+	maxBlockQuantity = 256
+)
+
+var (
+	metroPattern   = regexp.MustCompile(`^[a-z]{2}$`)
+	planPattern    = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_-]+)+$`)
+	namePattern    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	versionPattern = regexp.MustCompile(`^1\.(\d{1,3})\.(\d{1,3})$`)
+	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	dnsPattern     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+	// Node preparation installs packages with apt from pkgs.k8s.io, so only Ubuntu images qualify.
+	supportedOS = []string{"ubuntu_22_04", "ubuntu_24_04"}
+
+	// Networks the node addresses live in: Metal's private addresses come from 10.0.0.0/8, and the
+	// newer sites' top-of-rack peers are link-local. Pod or service ranges there would shadow them.
+	reservedNetworks = []struct {
+		prefix netip.Prefix
+		why    string
+	}{
+		{netip.MustParsePrefix("10.0.0.0/8"), "Equinix Metal's private network"},
+		{netip.MustParsePrefix("169.254.0.0/16"), "the link-local top-of-rack peers"},
+		{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+	}
+)
+
+// Validate returns every problem of a defaulted configuration, or nil.
+func (c *Cluster) Validate() Errors {
+	var v collector
+	c.validateProject(&v)
+	c.validateMachines(&v)
+	c.validateKubernetes(&v)
+	c.validateBGP(&v)
+	c.validateElasticIPs(&v)
+	c.validateSSH(&v)
+	return v.errs
+}
+
+func (c *Cluster) validateProject(v *collector) {
+	p := c.Project
+	switch {
+	case p.ID != "":
+		if !uuidPattern.MatchString(p.ID) {
+			v.add("project.id", p.ID, "must be a project UUID")
+		}
+		if p.OrganizationID != "" || p.Name != "" {
+			v.add("project.id", p.ID, "set either project.id (use an existing project) or project.name and project.organizationId (create one), not both")
+		}
+	case p.OrganizationID == "":
+		v.add("project.organizationId", nil, "required when project.id is not set: the organisation that will own the new project")
+	case !uuidPattern.MatchString(p.OrganizationID):
+		v.add("project.organizationId", p.OrganizationID, "must be an organisation UUID")
+	}
+	if p.ID == "" && (len(p.Name) > 80 || strings.TrimSpace(p.Name) != p.Name) {
+		v.add("project.name", p.Name, "must be 1 to 80 characters without leading or trailing spaces")
+	}
+}
+
+func (c *Cluster) validateMachines(v *collector) {
+	if !metroPattern.MatchString(c.Metro) {
+		v.add("metro", c.Metro, "must be a two-letter Equinix Metal metro code such as sv, da or ny")
+	}
+	if !slices.Contains(supportedOS, c.OperatingSystem) {
+		v.add("operatingSystem", c.OperatingSystem, "must be one of %s (node preparation uses Ubuntu's apt)", strings.Join(supportedOS, ", "))
+	}
+	if c.BillingCycle != "hourly" && c.BillingCycle != "monthly" {
+		v.add("billingCycle", c.BillingCycle, "must be hourly or monthly")
+	}
+	if !planPattern.MatchString(c.Controller.Plan) {
+		v.add("controller.plan", c.Controller.Plan, "must be a Metal plan slug such as c3.small.x86")
+	}
+	if !planPattern.MatchString(c.Workers.Plan) {
+		v.add("workers.plan", c.Workers.Plan, "must be a Metal plan slug such as c3.small.x86")
+	}
+	if n := *c.Workers.Count; n < 0 || n > MaxWorkers {
+		v.add("workers.count", n, "must be between 0 and %d", MaxWorkers)
+	}
+}
+
+func (c *Cluster) validateKubernetes(v *collector) {
+	k := c.Kubernetes
+	if m := versionPattern.FindStringSubmatch(k.Version); m == nil {
+		v.add("kubernetes.version", k.Version, "must be an exact release MAJOR.MINOR.PATCH such as %s (no leading v)", DefaultKubernetesVersion)
+	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
+		v.add("kubernetes.version", k.Version, "must be 1.%d or newer (kubeadm configuration v1beta4)", MinKubernetesMinor)
+	}
+	if k.APIPort < 1 || k.APIPort > 65535 {
+		v.add("kubernetes.apiPort", k.APIPort, "must be a TCP port, 1 to 65535")
+	} else if owner, taken := controlPlanePorts[k.APIPort]; taken {
+		v.add("kubernetes.apiPort", k.APIPort, "is used by %s on the controller", owner)
+	}
+	if !dnsPattern.MatchString(k.DNSDomain) || len(k.DNSDomain) > 253 {
+		v.add("kubernetes.dnsDomain", k.DNSDomain, "must be a lower-case DNS domain such as cluster.local")
+	}
+	pod, podOK := parseCIDR(v, "kubernetes.podCidr", k.PodCIDR)
+	svc, svcOK := parseCIDR(v, "kubernetes.serviceCidr", k.ServiceCIDR)
+	if podOK && svcOK && pod.Overlaps(svc) {
+		v.add("kubernetes.serviceCidr", k.ServiceCIDR, "overlaps kubernetes.podCidr %s", k.PodCIDR)
+	}
+	for _, r := range []struct {
+		key    string
+		prefix netip.Prefix
+		ok     bool
+	}{{"kubernetes.podCidr", pod, podOK}, {"kubernetes.serviceCidr", svc, svcOK}} {
+		if !r.ok {
+			continue
+		}
+		for _, n := range reservedNetworks {
+			if r.prefix.Overlaps(n.prefix) {
+				v.add(r.key, r.prefix.String(), "overlaps %s %s", n.why, n.prefix)
+			}
+		}
+	}
+	dns, err := netip.ParseAddr(k.DNSServiceIP)
+	switch {
+	case err != nil || !dns.Is4():
+		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must be an IPv4 address")
+	case svcOK && !svc.Contains(dns):
+		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must lie inside kubernetes.serviceCidr %s", svc)
+	case svcOK && (dns == svc.Addr() || dns == svc.Addr().Next()):
+		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must not be the network address or the first address of %s (the API server's service)", svc)
+	}
+}
+
+// controlPlanePorts are the ports the control plane already binds on the controller.
+var controlPlanePorts = map[int]string{
+	2379:  "etcd",
+	2380:  "etcd peers",
+	10250: "the kubelet",
+	10256: "kube-proxy's health check",
+	10257: "kube-controller-manager",
+	10259: "kube-scheduler",
+	179:   "BGP",
+	22:    "SSH",
+}
+
+func (c *Cluster) validateBGP(v *collector) {
+	asn := *c.BGP.ASN
+	switch {
+	case !privateASN(asn):
+		v.add("bgp.asn", asn, "must be a private ASN: 64512-65534 or 4200000000-4294967294")
+	case asn == TorASN:
+		v.add("bgp.asn", asn, "is the top-of-rack routers' ASN; the nodes need their own")
+	}
+	if p := c.BGP.MD5Password; p != "" && (len(p) > maxMD5Length || !printableASCII(p)) {
+		v.add("bgp.md5Password", redacted, "must be 1 to %d printable ASCII characters without spaces", maxMD5Length)
+	}
+}
+
+// privateASN reports whether asn is in the 16-bit or 32-bit private ranges (RFC 6996).
+func privateASN(asn int64) bool {
+	return (asn >= 64512 && asn <= 65534) || (asn >= 4200000000 && asn <= 4294967294)
+}
+
+func (c *Cluster) validateElasticIPs(v *collector) {
+	seen := map[string]bool{}
+	for i, b := range c.ElasticIPs {
+		at := fmt.Sprintf("elasticIps[%d]", i)
+		switch {
+		case !namePattern.MatchString(b.Name):
+			v.add(at+".name", b.Name, "must be 1 to 40 lower-case letters, digits or '-', starting and ending with a letter or digit")
+		case seen[b.Name]:
+			v.add(at+".name", b.Name, "is used by another elastic IP block")
+		}
+		seen[b.Name] = true
+		switch b.Type {
+		case "public_ipv4":
+			if b.Metro != "" && b.Metro != c.Metro {
+				v.add(at+".metro", b.Metro, "must be empty or the cluster's metro %q: the nodes can only announce public addresses of their own metro", c.Metro)
+			}
+		case "global_ipv4":
+			if b.Metro != "" {
+				v.add(at+".metro", b.Metro, "must be empty for a global_ipv4 block (global addresses belong to no metro)")
+			}
+		default:
+			v.add(at+".type", b.Type, "must be public_ipv4 or global_ipv4")
+		}
+		if b.Quantity < 1 || b.Quantity > maxBlockQuantity || b.Quantity&(b.Quantity-1) != 0 {
+			v.add(at+".quantity", b.Quantity, "must be a power of two from 1 to %d", maxBlockQuantity)
+		}
+	}
+}
+
+func (c *Cluster) validateSSH(v *collector) {
+	if c.SSH.PrivateKey == "" {
+		return
+	}
+	if _, err := ssh.ParseRawPrivateKey([]byte(c.SSH.PrivateKey)); err != nil {
+		detail := "must be an unencrypted OpenSSH or PEM private key"
+		if _, ok := err.(*ssh.PassphraseMissingError); ok {
+			detail = "is protected by a passphrase; Pulumi needs an unencrypted key (kept as a secret)"
+		}
+		v.add("ssh.privateKey", redacted, "%s", detail)
+	}
+}
+
+// parseCIDR parses an IPv4 network written in canonical form (no host bits set).
+func parseCIDR(v *collector, key, s string) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil || !p.Addr().Is4():
+		v.add(key, s, "must be an IPv4 CIDR such as 172.16.0.0/12")
+		return p, false
+	case p != p.Masked():
+		v.add(key, s, "has host bits set; the network is %s", p.Masked())
+		return p, false
+	}
+	return p, true
+}
+
+func printableASCII(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
