@@ -1,0 +1,170 @@
+package mockcloud
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"regexp"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// Fake values, all from the documentation ranges so nobody mistakes them for real ones.
+var (
+	publicBase  = netip.MustParseAddr("203.0.113.0")  // device public addresses
+	privateBase = netip.MustParseAddr("198.51.100.0") // device private /31s: gateway even, device odd
+	elasticBase = netip.MustParseAddr("192.0.2.0")    // reserved blocks
+)
+
+// Fake SSH key material; never a usable key.
+const (
+	FakePrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nsimulated\n-----END OPENSSH PRIVATE KEY-----\n"
+	FakePublicKey  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISIMULATEDSIMULATEDSIMULATEDSIMULATED simulated\n"
+)
+
+var trailingNumber = regexp.MustCompile(`(\d+)$`)
+
+// create answers a resource creation with an ID and the outputs the provider would return.
+func (c *Cloud) create(token, name string, in resource.PropertyMap) (string, resource.PropertyMap, error) {
+	out := in.Copy()
+	id := fakeID(token, name)
+	switch token {
+	case "equinix:metal/project:Project":
+		c.projects[id] = in
+	case "equinix:metal/device:Device":
+		d := c.newDevice(in)
+		c.devices[id] = d
+		out["accessPublicIpv4"] = resource.NewProperty(d.public)
+		out["accessPrivateIpv4"] = resource.NewProperty(d.private)
+		out["network"] = resource.NewProperty([]resource.PropertyValue{
+			network(d.public, 31, true, d.publicGateway),
+			network(d.private, 31, false, d.gateway),
+		})
+	case "equinix:metal/bgpSession:BgpSession":
+		c.sessions[in["deviceId"].StringValue()] = true
+		out["status"] = resource.NewProperty("up")
+	case "equinix:metal/reservedIpBlock:ReservedIpBlock":
+		out["cidrNotation"] = resource.NewProperty(elasticBlock(name, int(in["quantity"].NumberValue())))
+	case "equinix:metal/projectSshKey:ProjectSshKey":
+		out["fingerprint"] = resource.NewProperty("00:00:00:00:simulated")
+	case "tls:index/privateKey:PrivateKey":
+		out["privateKeyOpenssh"] = resource.MakeSecret(resource.NewProperty(FakePrivateKey))
+		out["publicKeyOpenssh"] = resource.NewProperty(FakePublicKey)
+	}
+	return id, out, nil
+}
+
+// newDevice gives a device addresses derived from its hostname's trailing number, so the same
+// program always gets the same fake addresses whatever order the engine registers devices in.
+func (c *Cloud) newDevice(in resource.PropertyMap) device {
+	host := ""
+	if v, ok := in["hostname"]; ok && v.IsString() {
+		host = v.StringValue()
+	}
+	n := 0
+	if m := trailingNumber.FindString(host); m != "" {
+		n, _ = strconv.Atoi(m)
+		n++
+	}
+	return device{
+		hostname:      host,
+		public:        offset(publicBase, 2*n+11).String(),
+		publicGateway: offset(publicBase, 2*n+10).String(),
+		private:       offset(privateBase, 2*n+1).String(),
+		gateway:       offset(privateBase, 2*n).String(),
+		projectID:     in["projectId"].StringValue(),
+	}
+}
+
+// bgpNeighbors answers getDeviceBgpNeighbors like Metal: nothing for a device without a session.
+func (c *Cloud) bgpNeighbors(args resource.PropertyMap) (resource.PropertyMap, error) {
+	id := args["deviceId"].StringValue()
+	d, ok := c.devices[id]
+	if !ok {
+		return nil, fmt.Errorf("device %s not found", id)
+	}
+	result := resource.PropertyMap{"deviceId": resource.NewProperty(id), "id": resource.NewProperty(id)}
+	if !c.sessions[id] {
+		result["bgpNeighbors"] = resource.NewProperty([]resource.PropertyValue{})
+		return result, nil
+	}
+	asn, md5 := 65000.0, ""
+	if p, ok := c.projects[d.projectID]; ok {
+		if bgp, ok := p["bgpConfig"]; ok && bgp.IsObject() {
+			asn = bgp.ObjectValue()["asn"].NumberValue()
+			if m, ok := bgp.ObjectValue()["md5"]; ok {
+				md5 = secretString(m)
+			}
+		}
+	}
+	peers := []resource.PropertyValue{resource.NewProperty("169.254.255.1"), resource.NewProperty("169.254.255.2")}
+	multihop := true
+	if c.Site == SiteLegacy {
+		peers, multihop = []resource.PropertyValue{resource.NewProperty(d.gateway)}, false
+	}
+	route := func(r string) resource.PropertyValue {
+		return resource.NewProperty(resource.PropertyMap{"route": resource.NewProperty(r), "exact": resource.NewProperty(true)})
+	}
+	result["bgpNeighbors"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
+		"addressFamily": resource.NewProperty(4.0),
+		"customerAs":    resource.NewProperty(asn),
+		"customerIp":    resource.NewProperty(d.private),
+		"md5Enabled":    resource.NewProperty(md5 != ""),
+		"md5Password":   resource.MakeSecret(resource.NewProperty(md5)),
+		"multihop":      resource.NewProperty(multihop),
+		"peerAs":        resource.NewProperty(65530.0),
+		"peerIps":       resource.NewProperty(peers),
+		"routesIns":     resource.NewProperty([]resource.PropertyValue{route("0.0.0.0/0")}),
+		"routesOuts":    resource.NewProperty([]resource.PropertyValue{}),
+	})})
+	return result, nil
+}
+
+func secretString(v resource.PropertyValue) string {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func network(addr string, cidr int, public bool, gw string) resource.PropertyValue {
+	return resource.NewProperty(resource.PropertyMap{
+		"address": resource.NewProperty(addr), "cidr": resource.NewProperty(float64(cidr)),
+		"family": resource.NewProperty(4.0), "gateway": resource.NewProperty(gw),
+		"public": resource.NewProperty(public),
+	})
+}
+
+// elasticBlock places a block of quantity addresses inside 192.0.2.0/24, aligned, by name.
+func elasticBlock(name string, quantity int) string {
+	if quantity < 1 || quantity > 256 {
+		quantity = 1
+	}
+	bits := 32
+	for q := quantity; q > 1; q >>= 1 {
+		bits--
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	slot := int(h.Sum32()) % (256 / quantity)
+	return netip.PrefixFrom(offset(elasticBase, slot*quantity), bits).String()
+}
+
+// offset adds n to an IPv4 address, carrying into the upper octets.
+func offset(base netip.Addr, n int) netip.Addr {
+	b := base.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v += uint32(n)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func fakeID(token, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(token + "/" + name))
+	s := fmt.Sprintf("%016x", h.Sum64())
+	return fmt.Sprintf("%s-%s-4%s-8%s-%s0000", s[:8], s[8:12], s[12:15], s[13:16], s[:12])
+}

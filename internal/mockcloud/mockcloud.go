@@ -1,0 +1,189 @@
+// Package mockcloud is a fake of the clouds metalk8s talks to, for the Pulumi mock engine. It
+// records every resource and invoke the program registers and answers them the way the real
+// providers would: in a preview it knows nothing the cloud would compute; otherwise it fills
+// computed values with fake addresses from the documentation ranges (RFC 5737).
+//
+// It stands in for Equinix Metal and the other providers only; the program's own logic runs as is.
+package mockcloud
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Site is the kind of Equinix Metal site the fake devices live at.
+type Site string
+
+const (
+	// SiteIBX is a newer site: every node peers with 169.254.255.1 and 169.254.255.2 (multihop).
+	SiteIBX Site = "ibx"
+	// SiteLegacy is an older site: every node peers with its private /31 gateway.
+	SiteLegacy Site = "legacy"
+)
+
+// Resource is one registered resource as the engine saw it.
+type Resource struct {
+	Type      string
+	Name      string
+	URN       string
+	Parent    string
+	Custom    bool
+	ID        string
+	Inputs    resource.PropertyMap
+	Outputs   resource.PropertyMap
+	DependsOn []string
+	// PropertyDeps maps an input property to the URNs it came from.
+	PropertyDeps map[string][]string
+	Version      string
+	PluginURL    string
+	// Seq is the order in which the engine saw the registration.
+	Seq int
+}
+
+// Invoke is one function call as the engine saw it.
+type Invoke struct {
+	Token string
+	Args  resource.PropertyMap
+	Seq   int
+}
+
+// Cloud is the fake. Its zero value is not usable; call New.
+type Cloud struct {
+	// Preview makes the fake behave as in `pulumi preview`: no IDs, no computed outputs.
+	Preview bool
+	// Site selects the BGP neighbour layout.
+	Site Site
+	// FailOn makes NewResource fail for the resource of that name (fault injection).
+	FailOn map[string]error
+	// Slow delays the creation of resources of a type, to expose missing dependencies.
+	Slow map[string]time.Duration
+
+	project, stack string
+
+	mu        sync.Mutex
+	seq       int
+	resources []*Resource
+	invokes   []Invoke
+	devices   map[string]device // by device ID
+	sessions  map[string]bool   // device IDs with a BGP session
+	projects  map[string]resource.PropertyMap
+}
+
+type device struct {
+	hostname, projectID   string
+	public, publicGateway string
+	private, gateway      string
+}
+
+// New returns a fake for a preview or a simulated deployment at the given kind of site.
+func New(preview bool, site Site) *Cloud {
+	return &Cloud{
+		Preview: preview, Site: site, FailOn: map[string]error{}, Slow: map[string]time.Duration{},
+		devices: map[string]device{}, sessions: map[string]bool{}, projects: map[string]resource.PropertyMap{},
+	}
+}
+
+// Options are the run options that install the fake (and the stack configuration) for one run.
+func (c *Cloud) Options(project, stack string, cfg map[string]string, secretKeys []string) []pulumi.RunOption {
+	c.project, c.stack = project, stack
+	return []pulumi.RunOption{
+		pulumi.WithMocks(project, stack, c),
+		func(ri *pulumi.RunInfo) {
+			ri.DryRun = c.Preview
+			ri.Config = cfg
+			ri.ConfigSecretKeys = secretKeys
+		},
+	}
+}
+
+// Resources returns the registrations in a stable order: by URN.
+func (c *Cloud) Resources() []*Resource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := append([]*Resource(nil), c.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// Invokes returns the function calls in the order the engine saw them.
+func (c *Cloud) Invokes() []Invoke {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Invoke(nil), c.invokes...)
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (c *Cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if err, ok := c.FailOn[args.Name]; ok {
+		return "", nil, err
+	}
+	if d := c.Slow[args.TypeToken]; d > 0 && !c.Preview {
+		time.Sleep(d)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	r := &Resource{
+		Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Seq: c.seq,
+		PropertyDeps: map[string][]string{},
+	}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.DependsOn = rpc.GetDependencies()
+		r.Version = rpc.GetVersion()
+		r.PluginURL = rpc.GetPluginDownloadURL()
+		for k, v := range rpc.GetPropertyDependencies() {
+			r.PropertyDeps[k] = v.GetUrns()
+		}
+		// The mock engine drops unknown inputs; read them from the request to show them as computed.
+		all, err := plugin.UnmarshalProperties(rpc.GetObject(), plugin.MarshalOptions{
+			KeepUnknowns: true, KeepSecrets: true, KeepResources: true,
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		r.Inputs = all
+	}
+	r.URN = c.urn(r.Parent, r.Type, r.Name)
+	c.resources = append(c.resources, r)
+	if !args.Custom {
+		return "", args.Inputs, nil
+	}
+	if c.Preview {
+		// A create in a preview knows its inputs and nothing else.
+		r.Outputs = args.Inputs
+		return "", args.Inputs, nil
+	}
+	id, out, err := c.create(args.TypeToken, args.Name, args.Inputs)
+	r.ID, r.Outputs = id, out
+	return id, out, err
+}
+
+// urn builds a URN exactly as the mock engine does, so parents and dependencies match.
+func (c *Cloud) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(c.stack), tokens.PackageName(c.project), parentType, tokens.Type(typ), name))
+}
+
+// Call implements pulumi.MockResourceMonitor for invokes.
+func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.invokes = append(c.invokes, Invoke{Token: args.Token, Args: args.Args, Seq: c.seq})
+	switch args.Token {
+	case "equinix:metal/getDeviceBgpNeighbors:getDeviceBgpNeighbors":
+		return c.bgpNeighbors(args.Args)
+	}
+	return nil, fmt.Errorf("mockcloud: unexpected invoke %s", args.Token)
+}

@@ -1,0 +1,146 @@
+// Package stackfile reads a Pulumi stack file (Pulumi.<stack>.yaml) into the configuration map a
+// Pulumi program receives, without the Pulumi CLI. Encrypted values cannot be read offline; they
+// are replaced by placeholders and reported, so an offline run never needs a secret.
+package stackfile
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"sigs.k8s.io/yaml"
+)
+
+// Placeholder replaces an encrypted value that is not a private key.
+const Placeholder = "offline-placeholder"
+
+// Config is a stack's configuration as the program sees it.
+type Config struct {
+	// Values maps namespaced keys to their values; objects and lists are JSON, as Pulumi passes them.
+	Values map[string]string
+	// SecretKeys are the keys holding at least one encrypted value.
+	SecretKeys []string
+	// Placeholders lists the paths of encrypted values replaced by placeholders.
+	Placeholders []string
+}
+
+// Load reads Pulumi.<stack>.yaml from dir; project is the namespace of keys written without one.
+func Load(dir, project, stack string) (*Config, error) {
+	path := fmt.Sprintf("%s/Pulumi.%s.yaml", dir, stack)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data, project)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads the content of a stack file.
+func Parse(data []byte, project string) (*Config, error) {
+	var file struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := yaml.UnmarshalStrict(data, &file); err != nil {
+		return nil, err
+	}
+	c := &Config{Values: map[string]string{}}
+	keys := make([]string, 0, len(file.Config))
+	for k := range file.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		full := k
+		if !strings.Contains(k, ":") {
+			full = project + ":" + k
+		}
+		v, secret, err := c.resolve(full, file.Config[k])
+		if err != nil {
+			return nil, err
+		}
+		if secret {
+			c.SecretKeys = append(c.SecretKeys, full)
+		}
+		if s, ok := v.(string); ok {
+			c.Values[full] = s
+			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", full, err)
+		}
+		c.Values[full] = string(j)
+	}
+	return c, nil
+}
+
+// resolve replaces encrypted leaves ({secure: ...}) and reports whether there were any.
+func (c *Config) resolve(path string, v any) (any, bool, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		if s, ok := t["secure"]; ok && len(t) == 1 {
+			if _, isString := s.(string); !isString {
+				return nil, false, fmt.Errorf("%s: secure value must be a string", path)
+			}
+			c.Placeholders = append(c.Placeholders, path)
+			if strings.HasSuffix(strings.ToLower(path), "privatekey") {
+				key, err := throwawayKey()
+				return key, true, err
+			}
+			return Placeholder, true, nil
+		}
+		secret := false
+		out := map[string]any{}
+		for k, e := range t {
+			r, s, err := c.resolve(path+"."+k, e)
+			if err != nil {
+				return nil, false, err
+			}
+			out[k], secret = r, secret || s
+		}
+		return out, secret, nil
+	case []any:
+		secret := false
+		out := make([]any, len(t))
+		for i, e := range t {
+			r, s, err := c.resolve(fmt.Sprintf("%s[%d]", path, i), e)
+			if err != nil {
+				return nil, false, err
+			}
+			out[i], secret = r, secret || s
+		}
+		return out, secret, nil
+	case nil:
+		return "", false, nil
+	case string:
+		return t, false, nil
+	default:
+		// Top-level scalars reach a program as strings; nested ones keep their JSON type.
+		if !strings.Contains(path, ".") && !strings.Contains(path, "[") {
+			return fmt.Sprint(t), false, nil
+		}
+		return t, false, nil
+	}
+}
+
+// throwawayKey stands in for an encrypted private key, so the public half can still be derived.
+func throwawayKey() (string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "offline placeholder")
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(block)), nil
+}
