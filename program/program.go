@@ -25,20 +25,28 @@ type Outputs struct {
 // Run is the Pulumi program: configuration, validation, then the components. An invalid
 // configuration fails with every problem listed before any resource is registered.
 func Run(ctx *pulumi.Context) error {
+	_, err := Program(ctx)
+	return err
+}
+
+// Program is Run that also hands back the outputs it exported.
+func Program(ctx *pulumi.Context) (*Outputs, error) {
 	raw, ok := ctx.GetConfig(config.Key)
 	if !ok {
-		return fmt.Errorf("stack configuration %s is missing: start from Pulumi.dev.yaml (see README)", config.Key)
+		return nil, fmt.Errorf("stack configuration %s is missing: start from Pulumi.dev.yaml (see README)", config.Key)
 	}
 	cfg, err := config.Parse([]byte(raw))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out, err := Deploy(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out.Export(ctx)
-	return nil
+	for k, v := range out.Map() {
+		ctx.Export(k, v)
+	}
+	return out, nil
 }
 
 // Deploy registers the components for a parsed configuration.
@@ -81,23 +89,25 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 	return a
 }
 
-// Export records the stack outputs.
-func (o *Outputs) Export(ctx *pulumi.Context) {
+// Map is the stack outputs by name.
+func (o *Outputs) Map() pulumi.Map {
 	c := o.Cluster
-	ctx.Export("projectId", c.ProjectID)
-	ctx.Export("localAsn", pulumi.Int(c.LocalASN))
-	ctx.Export("controllerPublicIpv4", c.Controller().Device.AccessPublicIpv4)
-	ctx.Export("controllerPrivateIpv4", c.Controller().Device.AccessPrivateIpv4)
 	nodes := pulumi.Array{}
 	for _, n := range c.Nodes {
 		nodes = append(nodes, n.Info)
 	}
-	ctx.Export("nodes", nodes)
 	eips := pulumi.StringMap{}
 	for _, e := range c.ElasticIPs {
 		eips[e.Name] = e.CIDR
 	}
-	ctx.Export("elasticIps", eips)
-	ctx.Export("sshPublicKey", c.SSHPublicKey)
-	ctx.Export("sshPrivateKey", c.SSHPrivateKey)
+	return pulumi.Map{
+		"projectId":             c.ProjectID,
+		"localAsn":              pulumi.Int(c.LocalASN),
+		"controllerPublicIpv4":  c.Controller().Device.AccessPublicIpv4,
+		"controllerPrivateIpv4": c.Controller().Device.AccessPrivateIpv4,
+		"nodes":                 nodes,
+		"elasticIps":            eips,
+		"sshPublicKey":          c.SSHPublicKey,
+		"sshPrivateKey":         c.SSHPrivateKey,
+	}
 }

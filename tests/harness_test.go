@@ -124,16 +124,10 @@ func runRaw(t testing.TB, raw string, o runOptions) *result {
 	res := &result{cloud: cloud, eips: map[string]awaited{}}
 	cfgMap := map[string]string{config.Key: raw}
 	res.err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		cfg, err := config.Parse([]byte(raw))
-		if err != nil {
-			// The program itself reports it; run it so the test sees what a user sees.
-			return program.Run(ctx)
-		}
-		out, err := program.Deploy(ctx, cfg)
+		out, err := program.Program(ctx)
 		if err != nil {
 			return err
 		}
-		out.Export(ctx)
 		res.out = out
 		for _, n := range out.Cluster.Nodes {
 			a, err := await(ctx.Context(), n.Info)

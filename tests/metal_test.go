@@ -122,6 +122,9 @@ func TestTypedOutputs(t *testing.T) {
 	for i, a := range r.nodes {
 		n := a.value.(topology.Node)
 		names = append(names, n.Name)
+		if a.secret {
+			t.Errorf("node %s is secret; only the MD5 password is, and it is not part of a node", n.Name)
+		}
 		dev := r.byName(t, metal.DeviceToken, "metalk8s-"+n.Name)
 		if n.ID != dev.ID {
 			t.Errorf("node %d ID %s, want device ID %s", i, n.ID, dev.ID)

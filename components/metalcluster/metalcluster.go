@@ -216,11 +216,14 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 	neighbours := metal.GetDeviceBgpNeighborsOutput(ctx,
 		metal.GetDeviceBgpNeighborsOutputArgs{DeviceId: session.DeviceId},
 		pulumi.DependsOn([]pulumi.Resource{session}))
-	info := pulumi.All(dev.ID(), dev.AccessPublicIpv4, dev.AccessPrivateIpv4, dev.Network, neighbours).
+	described := pulumi.All(dev.ID(), dev.AccessPublicIpv4, dev.AccessPrivateIpv4, dev.Network, neighbours).
 		ApplyT(func(v []any) (topology.Node, error) {
 			return describeNode(hostname, role, string(v[0].(pulumi.ID)), v[1].(string), v[2].(string),
 				v[3].([]metal.DeviceNetwork), v[4].(metal.GetDeviceBgpNeighborsResult))
-		}).(topology.NodeOutput)
+		})
+	// The neighbour data is secret because it carries the MD5 password; the node description
+	// leaves the password out (PeersFromNeighbors), so it need not hide addresses and peers.
+	info := pulumi.Unsecret(described).(topology.NodeOutput)
 	return &Node{Hostname: hostname, Role: role, Device: dev, BgpSession: session, Info: info}, nil
 }
 
@@ -230,7 +233,7 @@ func (c *MetalCluster) elasticIP(ctx *pulumi.Context, name string, a MetalCluste
 		ProjectId:   c.ProjectID,
 		Type:        pulumi.String(string(b.Type)),
 		Quantity:    pulumi.Int(b.Quantity),
-		Description: pulumi.String(fmt.Sprintf("metalk8s %s: %s", name, b.Name)),
+		Description: pulumi.String(fmt.Sprintf("%s elastic IPs of metalk8s cluster %s", b.Name, name)),
 		Tags:        tags,
 	}
 	if b.Type == metal.IpBlockTypePublicIPv4 {

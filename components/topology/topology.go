@@ -21,35 +21,35 @@ const (
 // Node is one machine of the cluster as the Kubernetes layer needs it.
 type Node struct {
 	// Name is the hostname, which is also the Kubernetes node name.
-	Name string `pulumi:"name"`
+	Name string `pulumi:"name" json:"name"`
 	// Role is controller or worker.
-	Role string `pulumi:"role"`
+	Role string `pulumi:"role" json:"role"`
 	// ID is the machine's identifier at its provider (the Metal device ID).
-	ID string `pulumi:"id"`
+	ID string `pulumi:"id" json:"id"`
 	// PublicIPv4 is the address SSH reaches.
-	PublicIPv4 string `pulumi:"publicIpv4"`
+	PublicIPv4 string `pulumi:"publicIpv4" json:"publicIpv4"`
 	// PrivateIPv4 is the address Kubernetes and BGP use.
-	PrivateIPv4 string `pulumi:"privateIpv4"`
+	PrivateIPv4 string `pulumi:"privateIpv4" json:"privateIpv4"`
 	// PrivateGateway is the private network's gateway, through which the link-local peers are reached.
-	PrivateGateway string `pulumi:"privateGateway"`
+	PrivateGateway string `pulumi:"privateGateway" json:"privateGateway"`
 	// BGPPeers are the node's upstream BGP neighbours, one entry per address family.
-	BGPPeers []BGPPeer `pulumi:"bgpPeers"`
+	BGPPeers []BGPPeer `pulumi:"bgpPeers" json:"bgpPeers"`
 }
 
 // BGPPeer is one group of upstream routers a node peers with.
 type BGPPeer struct {
 	// PeerIPs are the routers' addresses: one (a private /31 gateway) or two (169.254.255.1 and .2).
-	PeerIPs []string `pulumi:"peerIps"`
+	PeerIPs []string `pulumi:"peerIps" json:"peerIps"`
 	// PeerASN is the routers' ASN.
-	PeerASN int `pulumi:"peerAsn"`
+	PeerASN int `pulumi:"peerAsn" json:"peerAsn"`
 	// CustomerIP is the node address the sessions must come from.
-	CustomerIP string `pulumi:"customerIp"`
+	CustomerIP string `pulumi:"customerIp" json:"customerIp"`
 	// CustomerASN is the node's own ASN.
-	CustomerASN int `pulumi:"customerAsn"`
+	CustomerASN int `pulumi:"customerAsn" json:"customerAsn"`
 	// MD5Enabled says whether the sessions need the project's MD5 password.
-	MD5Enabled bool `pulumi:"md5Enabled"`
+	MD5Enabled bool `pulumi:"md5Enabled" json:"md5Enabled"`
 	// Multihop is true when the routers are not on the node's own link (the link-local peers).
-	Multihop bool `pulumi:"multihop"`
+	Multihop bool `pulumi:"multihop" json:"multihop"`
 }
 
 // NodeOutput is an output of Node.

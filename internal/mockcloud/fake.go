@@ -162,9 +162,12 @@ func offset(base netip.Addr, n int) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
+// fakeID is a stable UUID-shaped ID for a resource.
 func fakeID(token, name string) string {
 	h := fnv.New64a()
 	h.Write([]byte(token + "/" + name))
-	s := fmt.Sprintf("%016x", h.Sum64())
-	return fmt.Sprintf("%s-%s-4%s-8%s-%s0000", s[:8], s[8:12], s[12:15], s[13:16], s[:12])
+	a := h.Sum64()
+	h.Write([]byte("/id"))
+	s := fmt.Sprintf("%016x%016x", a, h.Sum64())
+	return fmt.Sprintf("%s-%s-4%s-8%s-%s", s[0:8], s[8:12], s[13:16], s[17:20], s[20:32])
 }

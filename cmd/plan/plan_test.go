@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The golden files under testdata/ are the plan's output for the dev stack. After an intended
+// change, regenerate them with:
+//
+//	go test ./cmd/plan -update
+//
+// and review the diff.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func TestPlanGolden(t *testing.T) {
+	cases := []struct {
+		golden string
+		args   []string
+	}{
+		{"dev.txt", []string{"--dir", "../..", "--stack", "dev"}},
+		{"dev-simulate-ibx.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate"}},
+		{"dev-simulate-legacy.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--site", "legacy"}},
+		{"dev-simulate.json", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--json"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/plan -update to create it)", err)
+			}
+			if !bytes.Equal(stdout.Bytes(), want) {
+				t.Errorf("plan differs from %s; run go test ./cmd/plan -update and review the diff.\ngot:\n%s", path, stdout.String())
+			}
+		})
+	}
+}
+
+// TestPlanIsDeterministic runs the simulated plan several times: goroutine scheduling must not
+// change a byte, or the golden files would be flaky.
+func TestPlanIsDeterministic(t *testing.T) {
+	var first string
+	for i := 0; i < 5; i++ {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"--dir", "../..", "--simulate"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		if i == 0 {
+			first = stdout.String()
+		} else if stdout.String() != first {
+			t.Fatal("two runs of the same plan differ")
+		}
+	}
+}
+
+func TestPlanJSONShape(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--dir", "../..", "--json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var p Plan
+	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Roots) != 1 || p.Roots[0].Type != "metalk8s:cluster:MetalCluster" {
+		t.Fatalf("roots %+v", p.Roots)
+	}
+	devices := 0
+	for _, c := range p.Roots[0].Children {
+		if c.Type == "equinix:metal/device:Device" {
+			devices++
+			if c.Inputs["projectId"] != computed {
+				t.Errorf("%s projectId %v in a preview, want %s", c.Name, c.Inputs["projectId"], computed)
+			}
+		}
+	}
+	if devices != 3 {
+		t.Errorf("%d devices", devices)
+	}
+}
+
+func TestPlanInvalidConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "../../Pulumi.yaml", filepath.Join(dir, "Pulumi.yaml"))
+	stack, err := os.ReadFile("../../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(strings.Replace(string(stack), "count: 2", "count: -2", 1), "asn: 65000", "asn: 65530", 1)
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.bad.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--dir", dir, "--stack", "bad"}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, key := range []string{"metalk8s:cluster.workers.count", "metalk8s:cluster.bgp.asn"} {
+		if !strings.Contains(stderr.String(), key) {
+			t.Errorf("stderr misses %s:\n%s", key, stderr.String())
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("a plan was printed for an invalid configuration:\n%s", stdout.String())
+	}
+}
+
+func TestPlanEncryptedValues(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "../../Pulumi.yaml", filepath.Join(dir, "Pulumi.yaml"))
+	stack, err := os.ReadFile("../../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSecrets := strings.Replace(string(stack), "      asn: 65000\n",
+		"      asn: 65000\n      md5Password:\n        secure: v1:AAAAAAAA\n    ssh:\n      privateKey:\n        secure: v1:BBBBBBBB\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.enc.yaml"), []byte(withSecrets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--dir", dir, "--stack", "enc", "--simulate"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"metalk8s:cluster.bgp.md5Password is encrypted", "metalk8s:cluster.ssh.privateKey is encrypted", "md5: [secret]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan misses %q", want)
+		}
+	}
+	if strings.Contains(out, "tls:index/privateKey") {
+		t.Error("a key was generated although the stack sets one")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
