@@ -10,7 +10,16 @@ import (
 )
 
 // typeErrorPattern pulls the field path and the expected type out of a JSON type error.
-var typeErrorPattern = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field [A-Za-z]+\.(\S+) of type (\S+)`)
+var typeErrorPattern = regexp.MustCompile(`cannot unmarshal (.+?) into Go struct field [A-Za-z]+\.(\S+) of type (\S+)`)
+
+// typeNames says in words what each Go type of the configuration holds.
+var typeNames = map[string]string{
+	"string": "a string", "int": "a whole number", "int64": "a whole number",
+	"config.ElasticIPBlock": "an object", "[]config.ElasticIPBlock": "a list of objects",
+	"config.Project": "an object", "config.Machine": "an object", "config.Workers": "an object",
+	"config.Kubernetes": "an object", "config.BGP": "an object", "config.SSH": "an object",
+	"config.Cluster": "an object",
+}
 
 // Parse decodes the JSON value of the metalk8s:cluster key, applies the defaults and validates it.
 // It reports unknown and duplicate keys, wrong types and every validation problem together as
@@ -45,7 +54,7 @@ func Parse(raw []byte) (*Cluster, error) {
 // decodeError turns a syntax or type error into a FieldError naming the key where possible.
 func decodeError(err error) FieldError {
 	if m := typeErrorPattern.FindStringSubmatch(err.Error()); m != nil {
-		return FieldError{Key: Key + "." + m[2], Detail: fmt.Sprintf("must be of type %s, not a %s", m[3], m[1])}
+		return FieldError{Key: Key + "." + m[2], Detail: fmt.Sprintf("must be %s, not %s", typeNames[m[3]], m[1])}
 	}
 	if ok, off := sigsjson.SyntaxErrorOffset(err); ok {
 		return FieldError{Key: Key, Detail: fmt.Sprintf("is not a valid JSON object (at byte %d): %v", off, err)}

@@ -126,7 +126,7 @@ func projectName(dir string) (string, error) {
 		Name string `json:"name"`
 	}
 	if err := yaml.Unmarshal(data, &p); err != nil || p.Name == "" {
-		return "", fmt.Errorf("Pulumi.yaml: no project name (%v)", err)
+		return "", fmt.Errorf("no project name in %s (%v)", filepath.Join(dir, "Pulumi.yaml"), err)
 	}
 	return p.Name, nil
 }

@@ -88,10 +88,10 @@ func (a MetalClusterArgs) withDefaults() MetalClusterArgs {
 func (a MetalClusterArgs) validate() error {
 	var errs []error
 	if a.Metro == "" {
-		errs = append(errs, errors.New("Metro is required"))
+		errs = append(errs, errors.New("missing Metro"))
 	}
 	if a.ProjectID == nil && a.OrganizationID == nil {
-		errs = append(errs, errors.New("OrganizationID is required when ProjectID is nil"))
+		errs = append(errs, errors.New("missing OrganizationID: required when ProjectID is nil"))
 	}
 	if a.WorkerCount < 0 {
 		errs = append(errs, fmt.Errorf("WorkerCount %d: must not be negative", a.WorkerCount))

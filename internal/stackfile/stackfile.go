@@ -46,8 +46,13 @@ func Load(dir, project, stack string) (*Config, error) {
 
 // Parse reads the content of a stack file.
 func Parse(data []byte, project string) (*Config, error) {
+	// The fields a stack file may have besides config; a misspelt one is an error.
 	var file struct {
-		Config map[string]any `json:"config"`
+		Config          map[string]any `json:"config"`
+		EncryptionSalt  string         `json:"encryptionsalt"`
+		SecretsProvider string         `json:"secretsprovider"`
+		EncryptedKey    string         `json:"encryptedkey"`
+		Environment     any            `json:"environment"`
 	}
 	if err := yaml.UnmarshalStrict(data, &file); err != nil {
 		return nil, err

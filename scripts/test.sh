@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: prepares a fresh Debian machine (Debian packages and Go tools the tests use),
+# then runs every test. Run it from anywhere: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages whose programs the tests run on what the project generates.
+apt_packages=(shellcheck bird)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== go test ./..."
+# CI=true makes a test that cannot find a tool fail instead of skip.
+go test -count=1 ./...
