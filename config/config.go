@@ -25,6 +25,8 @@ type Cluster struct {
 	Workers Workers `json:"workers"`
 	// Kubernetes holds the cluster-wide Kubernetes settings.
 	Kubernetes Kubernetes `json:"kubernetes"`
+	// APIServer says how Pulumi and people reach the API server (required choice).
+	APIServer APIServer `json:"apiServer"`
 	// BGP holds the project's local BGP settings.
 	BGP BGP `json:"bgp"`
 	// ElasticIPs are the IPv4 blocks to reserve for LoadBalancer services.
@@ -71,6 +73,16 @@ type Kubernetes struct {
 	ServiceCIDR string `json:"serviceCidr,omitempty"`
 	// DNSDomain is the cluster DNS domain. Default cluster.local.
 	DNSDomain string `json:"dnsDomain,omitempty"`
+}
+
+// APIServer is the explicit choice of how the API server is reached: set exactly one field.
+type APIServer struct {
+	// AllowedCIDRs may reach the API server on the controller's public address; the host firewall
+	// drops everyone else. The kubeconfig uses the public address.
+	AllowedCIDRs []string `json:"allowedCidrs,omitempty"`
+	// PrivateOnly keeps the API server on the private network; Pulumi must run inside it. The
+	// kubeconfig and SSH use private addresses.
+	PrivateOnly bool `json:"privateOnly,omitempty"`
 }
 
 // BGP holds the project's local BGP settings.

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const minimal = `{"project":{"organizationId":"00000000-0000-4000-8000-000000000000"},"metro":"sv"}`
+const minimal = `{"project":{"organizationId":"00000000-0000-4000-8000-000000000000"},"apiServer":{"privateOnly":true},"metro":"sv"}`
 
 func TestDefaults(t *testing.T) {
 	c, err := Parse([]byte(minimal))
@@ -56,7 +56,7 @@ func TestBoundariesAccepted(t *testing.T) {
 	} {
 		raw := strings.Replace(minimal, `"metro"`, extra+`,"metro"`, 1)
 		if strings.HasPrefix(extra, `"project"`) {
-			raw = `{` + extra + `,"metro":"sv"}`
+			raw = `{` + extra + `,"apiServer":{"privateOnly":true},"metro":"sv"}`
 		}
 		if _, err := Parse([]byte(raw)); err != nil {
 			t.Errorf("%s rejected: %v", extra, err)

@@ -1,6 +1,9 @@
 package config
 
-import "github.com/metalk8s/metalk8s/components/metalcluster"
+import (
+	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/components/metalcluster"
+)
 
 // Defaults of the stack configuration. They reproduce the guide's terraform.tfvars.sample with
 // current versions; those a component also applies are the component's own constants.
@@ -11,11 +14,11 @@ const (
 	DefaultPlan              = metalcluster.DefaultPlan
 	DefaultWorkerCount       = 2
 	DefaultKubernetesVersion = "1.37.2"
-	DefaultAPIPort           = 6443
-	DefaultDNSServiceIP      = "192.168.0.10"
-	DefaultPodCIDR           = "172.16.0.0/12"
-	DefaultServiceCIDR       = "192.168.0.0/16"
-	DefaultDNSDomain         = "cluster.local"
+	DefaultAPIPort           = bootstrap.DefaultAPIPort
+	DefaultDNSServiceIP      = bootstrap.DefaultDNSServiceIP
+	DefaultPodCIDR           = bootstrap.DefaultPodCIDR
+	DefaultServiceCIDR       = bootstrap.DefaultServiceCIDR
+	DefaultDNSDomain         = bootstrap.DefaultDNSDomain
 	DefaultLocalASN          = int64(metalcluster.DefaultLocalASN)
 )
 

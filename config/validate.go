@@ -55,6 +55,7 @@ func (c *Cluster) Validate() Errors {
 	c.validateProject(&v)
 	c.validateMachines(&v)
 	c.validateKubernetes(&v)
+	c.validateAPIServer(&v)
 	c.validateBGP(&v)
 	c.validateElasticIPs(&v)
 	c.validateSSH(&v)
@@ -144,6 +145,21 @@ func (c *Cluster) validateKubernetes(v *collector) {
 		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must lie inside kubernetes.serviceCidr %s", svc)
 	case svcOK && (dns == svc.Addr() || dns == svc.Addr().Next()):
 		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must not be the network address or the first address of %s (the API server's service)", svc)
+	}
+}
+
+func (c *Cluster) validateAPIServer(v *collector) {
+	a := c.APIServer
+	switch {
+	case a.PrivateOnly && len(a.AllowedCIDRs) > 0:
+		v.add("apiServer", nil, "set either apiServer.allowedCidrs or apiServer.privateOnly, not both")
+	case !a.PrivateOnly && len(a.AllowedCIDRs) == 0:
+		v.add("apiServer", nil, "choose how Pulumi reaches the API server: apiServer.allowedCidrs lists the "+
+			"sources allowed on the controller's public address (for example your own address/32), or "+
+			"apiServer.privateOnly: true when Pulumi runs inside the Metal private network")
+	}
+	for i, cidr := range a.AllowedCIDRs {
+		parseCIDR(v, fmt.Sprintf("apiServer.allowedCidrs[%d]", i), cidr)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/metalk8s/metalk8s/components/bootstrap"
 	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
 	"github.com/metalk8s/metalk8s/config"
@@ -68,6 +69,18 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 		WorkerPlan:      cfg.Workers.Plan,
 		WorkerCount:     *cfg.Workers.Count,
 		LocalASN:        int(*cfg.BGP.ASN),
+		Kubernetes: bootstrap.KubernetesArgs{
+			Version:      cfg.Kubernetes.Version,
+			APIPort:      cfg.Kubernetes.APIPort,
+			PodCIDR:      cfg.Kubernetes.PodCIDR,
+			ServiceCIDR:  cfg.Kubernetes.ServiceCIDR,
+			DNSServiceIP: cfg.Kubernetes.DNSServiceIP,
+			DNSDomain:    cfg.Kubernetes.DNSDomain,
+		},
+		APIAccess: bootstrap.APIAccess{
+			AllowedCIDRs: cfg.APIServer.AllowedCIDRs,
+			PrivateOnly:  cfg.APIServer.PrivateOnly,
+		},
 	}
 	if cfg.Project.ID != "" {
 		a.ProjectID = pulumi.String(cfg.Project.ID)
@@ -109,5 +122,7 @@ func (o *Outputs) Map() pulumi.Map {
 		"elasticIps":            eips,
 		"sshPublicKey":          c.SSHPublicKey,
 		"sshPrivateKey":         c.SSHPrivateKey,
+		"kubeconfig":            c.Kubeconfig,
+		"apiEndpoint":           c.APIEndpoint,
 	}
 }

@@ -123,7 +123,7 @@ func runRaw(t testing.TB, raw string, o runOptions) *result {
 	}
 	res := &result{cloud: cloud, eips: map[string]awaited{}}
 	cfgMap := map[string]string{config.Key: raw}
-	res.err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+	res.err = cloud.Run(func(ctx *pulumi.Context) error {
 		out, err := program.Program(ctx)
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func runRaw(t testing.TB, raw string, o runOptions) *result {
 		}
 		res.proj, err = await(ctx.Context(), out.Cluster.ProjectID)
 		return err
-	}, cloud.Options("metalk8s", "dev", cfgMap, nil)...)
+	}, "metalk8s", "dev", cfgMap, nil)
 	return res
 }
 

@@ -56,6 +56,9 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"unknown top-level key", "workerCount", 3, "workerCount"},
 		{"unknown nested key", "kubernetes.podSubnet", "172.16.0.0/12", "kubernetes.podSubnet"},
 		{"SSH key not a key", "ssh.privateKey", "hunter2", "ssh.privateKey"},
+		{"API server: no choice", "apiServer", map[string]any{}, "apiServer"},
+		{"API server: both choices", "apiServer.privateOnly", true, "apiServer"},
+		{"API server: allowed CIDR malformed", "apiServer.allowedCidrs", []any{"my laptop"}, "apiServer.allowedCidrs[0]"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d cases", len(cases))

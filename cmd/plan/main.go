@@ -3,7 +3,7 @@
 // network. Values only the cloud can know are shown as (computed); --simulate fills them with
 // fake addresses from the documentation ranges so every derived value renders.
 //
-//	go run ./cmd/plan --stack dev [--simulate] [--site ibx|legacy] [--json]
+//	go run ./cmd/plan --stack dev [--simulate [--site ibx|legacy] [--show-secrets]] [--json]
 //
 // An invalid configuration exits with status 1 and the list of problems.
 package main
@@ -33,8 +33,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Stack, "stack", "dev", "the stack whose Pulumi.<stack>.yaml to plan")
 	fs.BoolVar(&o.Simulate, "simulate", false, "fill values only the cloud knows with fake ones, so derived values render")
 	fs.StringVar(&site, "site", string(mockcloud.SiteIBX), "with --simulate: the kind of Metal site, ibx (peers 169.254.255.1/.2) or legacy (peer = private gateway)")
+	fs.BoolVar(&o.ShowSecrets, "show-secrets", false, "with --simulate: show secret values (all simulated or placeholders), such as the kubeadm configuration inside the remote steps")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.ShowSecrets && !o.Simulate {
+		fmt.Fprintln(stderr, "plan: --show-secrets needs --simulate")
 		return 2
 	}
 	switch mockcloud.Site(site) {

@@ -28,6 +28,8 @@ type Options struct {
 	Simulate bool
 	// Site is the kind of Metal site simulated.
 	Site mockcloud.Site
+	// ShowSecrets shows secret values; only with Simulate, where every secret is simulated.
+	ShowSecrets bool
 }
 
 // Plan is every resource the program registers for one stack.
@@ -73,39 +75,39 @@ func Make(o Options) (*Plan, error) {
 	}
 	cloud := mockcloud.New(!o.Simulate, o.Site)
 	p := &Plan{Project: project, Stack: o.Stack, Simulate: o.Simulate, Placeholders: sf.Placeholders, Outputs: map[string]any{}}
-	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+	err = cloud.Run(func(ctx *pulumi.Context) error {
 		out, err := program.Program(ctx)
 		if err != nil {
 			return err
 		}
 		for k, v := range out.Map() {
-			if p.Outputs[k], err = awaitRendered(ctx, v); err != nil {
+			if p.Outputs[k], err = awaitRendered(ctx, v, o.ShowSecrets); err != nil {
 				return fmt.Errorf("output %s: %w", k, err)
 			}
 		}
 		return nil
-	}, cloud.Options(project, o.Stack, sf.Values, sf.SecretKeys)...)
+	}, project, o.Stack, sf.Values, sf.SecretKeys)
 	if err != nil {
 		return nil, err
 	}
 	if o.Simulate {
 		p.Site = string(o.Site)
 	}
-	p.Roots = tree(cloud.Resources())
+	p.Roots = tree(cloud.Resources(), o.ShowSecrets)
 	p.count = len(cloud.Resources())
 	return p, nil
 }
 
 // awaitRendered waits for one stack output and renders it like an input.
-func awaitRendered(ctx *pulumi.Context, v pulumi.Input) (any, error) {
+func awaitRendered(ctx *pulumi.Context, v pulumi.Input, showSecrets bool) (any, error) {
 	r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))
 	switch {
 	case err != nil:
 		return nil, err
-	case r.Secret:
-		return secret, nil
 	case !r.Known:
 		return computed, nil
+	case r.Secret && !showSecrets:
+		return secret, nil
 	}
 	// Typed values (topology.Node, ...) carry json tags; a JSON round trip makes them plain.
 	j, err := json.Marshal(r.Value)
@@ -132,12 +134,12 @@ func projectName(dir string) (string, error) {
 }
 
 // tree arranges the resources under their parents; siblings are ordered by name, then type.
-func tree(rs []*mockcloud.Resource) []*Step {
+func tree(rs []*mockcloud.Resource, showSecrets bool) []*Step {
 	steps := map[string]*Step{}
 	for _, r := range rs {
 		s := &Step{Type: r.Type, Name: r.Name, URN: r.URN, Custom: r.Custom, Inputs: map[string]any{}}
 		for k, v := range r.Inputs {
-			s.Inputs[string(k)] = render(v)
+			s.Inputs[string(k)] = render(v, showSecrets)
 		}
 		s.DependsOn = append(s.DependsOn, r.DependsOn...)
 		sort.Strings(s.DependsOn)
@@ -169,8 +171,10 @@ func tree(rs []*mockcloud.Resource) []*Step {
 
 // render turns a property value into what the plan shows: plain values, with (computed) for
 // values only the cloud knows and [secret] for secrets.
-func render(v resource.PropertyValue) any {
+func render(v resource.PropertyValue, showSecrets bool) any {
 	switch {
+	case v.IsSecret() && showSecrets:
+		return render(v.SecretValue().Element, showSecrets)
 	case v.IsSecret():
 		return secret
 	case v.IsComputed():
@@ -178,22 +182,22 @@ func render(v resource.PropertyValue) any {
 	case v.IsOutput():
 		o := v.OutputValue()
 		switch {
-		case o.Secret:
-			return secret
 		case !o.Known:
 			return computed
+		case o.Secret && !showSecrets:
+			return secret
 		}
-		return render(o.Element)
+		return render(o.Element, showSecrets)
 	case v.IsObject():
 		m := map[string]any{}
 		for k, e := range v.ObjectValue() {
-			m[string(k)] = render(e)
+			m[string(k)] = render(e, showSecrets)
 		}
 		return m
 	case v.IsArray():
 		l := []any{}
 		for _, e := range v.ArrayValue() {
-			l = append(l, render(e))
+			l = append(l, render(e, showSecrets))
 		}
 		return l
 	case v.IsResourceReference():

@@ -27,6 +27,7 @@ func TestPlanGolden(t *testing.T) {
 		{"dev-simulate-ibx.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate"}},
 		{"dev-simulate-legacy.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--site", "legacy"}},
 		{"dev-simulate.json", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--json"}},
+		{"dev-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--show-secrets"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -142,7 +143,7 @@ func TestPlanEncryptedValues(t *testing.T) {
 			t.Errorf("plan misses %q", want)
 		}
 	}
-	if strings.Contains(out, "tls:index/privateKey") {
+	if strings.Contains(out, "tls:index/privateKey:PrivateKey metalk8s-ssh") {
 		t.Error("a key was generated although the stack sets one")
 	}
 }

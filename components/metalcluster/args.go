@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/metalk8s/metalk8s/components/bootstrap"
 	"github.com/metalk8s/metalk8s/components/metal"
 )
 
@@ -49,6 +50,11 @@ type MetalClusterArgs struct {
 	ElasticIPs []ElasticIPArgs
 	// SSHPrivateKey the devices trust; optional, kept secret. When nil an ED25519 key is generated.
 	SSHPrivateKey pulumi.StringInput
+	// Kubernetes are the settings of the kubeadm bootstrap (Version is required).
+	Kubernetes bootstrap.KubernetesArgs
+	// APIAccess chooses how Pulumi reaches the API server: an allow-list on the controller's public
+	// address, or the private network only (then SSH uses the private addresses too).
+	APIAccess bootstrap.APIAccess
 }
 
 // ElasticIPArgs is one block of elastic IPv4 addresses to reserve.

@@ -43,7 +43,7 @@ func ExampleNewMetalCluster() {
 		return nil
 	}
 	cloud := mockcloud.New(false, mockcloud.SiteIBX)
-	if err := pulumi.RunErr(program, cloud.Options("example", "dev", nil, nil)...); err != nil {
+	if err := cloud.Run(program, "example", "dev", nil, nil); err != nil {
 		fmt.Println(err)
 		return
 	}

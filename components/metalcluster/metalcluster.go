@@ -7,10 +7,12 @@ package metalcluster
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/metalk8s/metalk8s/components/bootstrap"
 	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/components/topology"
 )
@@ -34,6 +36,14 @@ type MetalCluster struct {
 	SSHPrivateKey pulumi.StringOutput `pulumi:"sshPrivateKey"`
 	// SSHPublicKey is its public half in authorized_keys format.
 	SSHPublicKey pulumi.StringOutput `pulumi:"sshPublicKey"`
+	// Bootstrap is the kubeadm layer on the devices.
+	Bootstrap *bootstrap.Bootstrap
+	// Kubeconfig is the cluster-admin kubeconfig (secret).
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
+	// APIEndpoint is the API server URL the kubeconfig uses.
+	APIEndpoint pulumi.StringOutput `pulumi:"apiEndpoint"`
+	// Provider is a Kubernetes provider for the cluster, for the components that follow.
+	Provider *kubernetes.Provider
 }
 
 // Node is one device with its BGP session and its node description.
@@ -123,6 +133,9 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 			return nil, fmt.Errorf("metalcluster %q: elastic IP %s: %w", name, b.Name, err)
 		}
 		c.ElasticIPs = append(c.ElasticIPs, e)
+	}
+	if err := c.bootstrap(ctx, name, a, parent); err != nil {
+		return nil, fmt.Errorf("metalcluster %q: %w", name, err)
 	}
 	if err := ctx.RegisterResourceOutputs(c, c.outputMap()); err != nil {
 		return nil, err
@@ -250,6 +263,36 @@ func (c *MetalCluster) elasticIP(ctx *pulumi.Context, name string, a MetalCluste
 	return &ElasticIP{Name: b.Name, Type: b.Type, Block: block, CIDR: block.CidrNotation}, nil
 }
 
+// bootstrap makes a Kubernetes cluster of the devices.
+func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalClusterArgs, parent pulumi.ResourceOption) error {
+	hosts := make([]bootstrap.Host, len(c.Nodes))
+	for i, n := range c.Nodes {
+		ssh := n.Device.AccessPublicIpv4
+		if a.APIAccess.PrivateOnly {
+			ssh = n.Device.AccessPrivateIpv4
+		}
+		hosts[i] = bootstrap.Host{
+			Name:        n.Hostname,
+			SSHAddress:  ssh,
+			PrivateIPv4: n.Device.AccessPrivateIpv4,
+			PublicIPv4:  n.Device.AccessPublicIpv4,
+			DependsOn:   []pulumi.Resource{n.Device},
+		}
+	}
+	b, err := bootstrap.NewBootstrap(ctx, name, &bootstrap.BootstrapArgs{
+		Controller:    hosts[0],
+		Workers:       hosts[1:],
+		Kubernetes:    a.Kubernetes,
+		APIAccess:     a.APIAccess,
+		SSHPrivateKey: c.SSHPrivateKey,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	c.Bootstrap, c.Kubeconfig, c.APIEndpoint, c.Provider = b, b.Kubeconfig, b.APIEndpoint, b.Provider
+	return nil
+}
+
 // outputMap is what the component records as its outputs in the state.
 func (c *MetalCluster) outputMap() pulumi.Map {
 	nodes := pulumi.Array{}
@@ -267,5 +310,7 @@ func (c *MetalCluster) outputMap() pulumi.Map {
 		"elasticIps":    eips,
 		"sshPrivateKey": c.SSHPrivateKey,
 		"sshPublicKey":  c.SSHPublicKey,
+		"kubeconfig":    c.Kubeconfig,
+		"apiEndpoint":   c.APIEndpoint,
 	}
 }

@@ -1,11 +1,19 @@
 package mockcloud
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"hash/fnv"
+	"math/big"
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -17,10 +25,11 @@ var (
 	elasticBase = netip.MustParseAddr("192.0.2.0")    // reserved blocks
 )
 
-// Fake SSH key material; never a usable key.
+// Fake key material; never a usable key.
 const (
-	FakePrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nsimulated\n-----END OPENSSH PRIVATE KEY-----\n"
-	FakePublicKey  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISIMULATEDSIMULATEDSIMULATEDSIMULATED simulated\n"
+	FakePrivateKeyPEM = "-----BEGIN EC PRIVATE KEY-----\nsimulated\n-----END EC PRIVATE KEY-----\n"
+	FakePrivateKey    = "-----BEGIN OPENSSH PRIVATE KEY-----\nsimulated\n-----END OPENSSH PRIVATE KEY-----\n"
+	FakePublicKey     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISIMULATEDSIMULATEDSIMULATEDSIMULATED simulated\n"
 )
 
 var trailingNumber = regexp.MustCompile(`(\d+)$`)
@@ -50,7 +59,18 @@ func (c *Cloud) create(token, name string, in resource.PropertyMap) (string, res
 		out["fingerprint"] = resource.NewProperty("00:00:00:00:simulated")
 	case "tls:index/privateKey:PrivateKey":
 		out["privateKeyOpenssh"] = resource.MakeSecret(resource.NewProperty(FakePrivateKey))
+		out["privateKeyPem"] = resource.MakeSecret(resource.NewProperty(FakePrivateKeyPEM))
 		out["publicKeyOpenssh"] = resource.NewProperty(FakePublicKey)
+	case "tls:index/selfSignedCert:SelfSignedCert":
+		cert, err := fakeCertificate(name)
+		if err != nil {
+			return "", nil, err
+		}
+		out["certPem"] = resource.NewProperty(cert)
+	case "random:index/randomPassword:RandomPassword":
+		out["result"] = resource.MakeSecret(resource.NewProperty(fakePassword(name, int(in["length"].NumberValue()))))
+	case "command:remote:Command":
+		out["stdout"], out["stderr"] = resource.NewProperty(c.runScript(in)), resource.NewProperty("")
 	}
 	return id, out, nil
 }
@@ -170,4 +190,67 @@ func fakeID(token, name string) string {
 	h.Write([]byte("/id"))
 	s := fmt.Sprintf("%016x%016x", a, h.Sum64())
 	return fmt.Sprintf("%s-%s-4%s-8%s-%s", s[0:8], s[8:12], s[13:16], s[17:20], s[20:32])
+}
+
+// fakeCertificate is a real, self-signed CA certificate whose key derives from the resource name,
+// so the same program always gets the same certificate (and the same kubeadm discovery hash).
+func fakeCertificate(name string) (string, error) {
+	seed := sha256.Sum256([]byte("mockcloud/" + name))
+	key := ed25519.NewKeyFromSeed(seed[:])
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kubernetes"},
+		NotBefore:             time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:              time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(nil, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+}
+
+// fakePassword is a lower-case alphanumeric string of the requested length, derived from the name.
+func fakePassword(name string, length int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	sum := sha256.Sum256([]byte("mockcloud/" + name))
+	b := make([]byte, length)
+	for i := range b {
+		b[i] = alphabet[int(sum[i%len(sum)]+byte(i))%len(alphabet)]
+	}
+	return string(b)
+}
+
+// FakeKubeconfig is what the fake controller prints after kubeadm init.
+const FakeKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: c2ltdWxhdGVk
+    server: https://198.51.100.1:6443
+  name: kubernetes
+contexts:
+- context:
+    cluster: kubernetes
+    user: kubernetes-admin
+  name: kubernetes-admin@kubernetes
+current-context: kubernetes-admin@kubernetes
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: c2ltdWxhdGVk
+    client-key-data: c2ltdWxhdGVk
+`
+
+// runScript is what a fake host prints for a remote command: the init script ends by printing the
+// admin kubeconfig; every other step prints nothing on standard output.
+func (c *Cloud) runScript(in resource.PropertyMap) string {
+	stdin := secretString(in["stdin"])
+	if strings.Contains(stdin, "kubeadm init ") {
+		return FakeKubeconfig
+	}
+	return ""
 }

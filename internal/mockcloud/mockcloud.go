@@ -1,7 +1,12 @@
-// Package mockcloud is a fake of the clouds metalk8s talks to, for the Pulumi mock engine. It
-// records every resource and invoke the program registers and answers them the way the real
-// providers would: in a preview it knows nothing the cloud would compute; otherwise it fills
-// computed values with fake addresses from the documentation ranges (RFC 5737).
+// Package mockcloud runs the metalk8s program offline against a fake of the clouds it talks to.
+// It serves the Pulumi engine's resource monitor on a loopback port, records every resource and
+// invoke the program registers, and answers them the way the real providers would: in a preview
+// it knows nothing the cloud would compute; otherwise it fills computed values with fake
+// addresses from the documentation ranges (RFC 5737).
+//
+// It serves the monitor itself rather than using pulumi.WithMocks because the SDK's mock monitor
+// cannot carry a secret whose value is still unknown (it fails with "malformed RPC secret"),
+// which every preview of a remote command or a kubeconfig produces.
 //
 // It stands in for Equinix Metal and the other providers only; the program's own logic runs as is.
 package mockcloud
@@ -13,9 +18,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Site is the kind of Equinix Metal site the fake devices live at.
@@ -43,6 +47,10 @@ type Resource struct {
 	PropertyDeps map[string][]string
 	Version      string
 	PluginURL    string
+	// Provider is the provider reference the resource was registered with.
+	Provider string
+	// AdditionalSecretOutputs are the outputs the program asked the engine to keep secret.
+	AdditionalSecretOutputs []string
 	// Seq is the order in which the engine saw the registration.
 	Seq int
 }
@@ -90,19 +98,6 @@ func New(preview bool, site Site) *Cloud {
 	}
 }
 
-// Options are the run options that install the fake (and the stack configuration) for one run.
-func (c *Cloud) Options(project, stack string, cfg map[string]string, secretKeys []string) []pulumi.RunOption {
-	c.project, c.stack = project, stack
-	return []pulumi.RunOption{
-		pulumi.WithMocks(project, stack, c),
-		func(ri *pulumi.RunInfo) {
-			ri.DryRun = c.Preview
-			ri.Config = cfg
-			ri.ConfigSecretKeys = secretKeys
-		},
-	}
-}
-
 // Resources returns the registrations in a stable order: by URN.
 func (c *Cloud) Resources() []*Resource {
 	c.mu.Lock()
@@ -119,49 +114,37 @@ func (c *Cloud) Invokes() []Invoke {
 	return append([]Invoke(nil), c.invokes...)
 }
 
-// NewResource implements pulumi.MockResourceMonitor.
-func (c *Cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	if err, ok := c.FailOn[args.Name]; ok {
+// register records a resource registration and answers it as the cloud would.
+func (c *Cloud) register(req *pulumirpc.RegisterResourceRequest, inputs resource.PropertyMap) (string, resource.PropertyMap, error) {
+	if err, ok := c.FailOn[req.GetName()]; ok {
 		return "", nil, err
 	}
-	if d := c.Slow[args.TypeToken]; d > 0 && !c.Preview {
+	if d := c.Slow[req.GetType()]; d > 0 && !c.Preview {
 		time.Sleep(d)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
 	r := &Resource{
-		Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Seq: c.seq,
-		PropertyDeps: map[string][]string{},
+		Type: req.GetType(), Name: req.GetName(), Custom: req.GetCustom(), Inputs: inputs, Seq: c.seq,
+		Parent: req.GetParent(), DependsOn: req.GetDependencies(), Version: req.GetVersion(),
+		PluginURL: req.GetPluginDownloadURL(), Provider: req.GetProvider(),
+		AdditionalSecretOutputs: req.GetAdditionalSecretOutputs(), PropertyDeps: map[string][]string{},
 	}
-	if rpc := args.RegisterRPC; rpc != nil {
-		r.Parent = rpc.GetParent()
-		r.DependsOn = rpc.GetDependencies()
-		r.Version = rpc.GetVersion()
-		r.PluginURL = rpc.GetPluginDownloadURL()
-		for k, v := range rpc.GetPropertyDependencies() {
-			r.PropertyDeps[k] = v.GetUrns()
-		}
-		// The mock engine drops unknown inputs; read them from the request to show them as computed.
-		all, err := plugin.UnmarshalProperties(rpc.GetObject(), plugin.MarshalOptions{
-			KeepUnknowns: true, KeepSecrets: true, KeepResources: true,
-		})
-		if err != nil {
-			return "", nil, err
-		}
-		r.Inputs = all
+	for k, v := range req.GetPropertyDependencies() {
+		r.PropertyDeps[k] = v.GetUrns()
 	}
 	r.URN = c.urn(r.Parent, r.Type, r.Name)
 	c.resources = append(c.resources, r)
-	if !args.Custom {
-		return "", args.Inputs, nil
+	if !r.Custom {
+		return "", inputs, nil
 	}
 	if c.Preview {
 		// A create in a preview knows its inputs and nothing else.
-		r.Outputs = args.Inputs
-		return "", args.Inputs, nil
+		r.Outputs = inputs
+		return "", inputs, nil
 	}
-	id, out, err := c.create(args.TypeToken, args.Name, args.Inputs)
+	id, out, err := c.create(r.Type, r.Name, inputs)
 	r.ID, r.Outputs = id, out
 	return id, out, err
 }
@@ -175,15 +158,15 @@ func (c *Cloud) urn(parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(c.stack), tokens.PackageName(c.project), parentType, tokens.Type(typ), name))
 }
 
-// Call implements pulumi.MockResourceMonitor for invokes.
-func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+// invoke records a function call and answers it as the cloud would.
+func (c *Cloud) invoke(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	c.invokes = append(c.invokes, Invoke{Token: args.Token, Args: args.Args, Seq: c.seq})
-	switch args.Token {
+	c.invokes = append(c.invokes, Invoke{Token: token, Args: args, Seq: c.seq})
+	switch token {
 	case "equinix:metal/getDeviceBgpNeighbors:getDeviceBgpNeighbors":
-		return c.bgpNeighbors(args.Args)
+		return c.bgpNeighbors(args)
 	}
-	return nil, fmt.Errorf("mockcloud: unexpected invoke %s", args.Token)
+	return nil, fmt.Errorf("mockcloud: unexpected invoke %s", token)
 }

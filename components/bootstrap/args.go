@@ -1,0 +1,149 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Defaults applied to empty Args fields. They are the guide's values.
+const (
+	DefaultAPIPort      = 6443
+	DefaultPodCIDR      = "172.16.0.0/12"
+	DefaultServiceCIDR  = "192.168.0.0/16"
+	DefaultDNSServiceIP = "192.168.0.10"
+	DefaultDNSDomain    = "cluster.local"
+	DefaultSSHUser      = "root"
+	// DefaultTokenTTLMinutes is how long a join token stays valid after its step ran.
+	DefaultTokenTTLMinutes = 60
+)
+
+// Host is one server reachable over SSH. Bootstrap knows nothing of where it runs.
+type Host struct {
+	// Name is the hostname and Kubernetes node name (required, plain: it names resources).
+	Name string
+	// SSHAddress is where Pulumi connects (required).
+	SSHAddress pulumi.StringInput
+	// PrivateIPv4 is the address Kubernetes binds to and advertises (required).
+	PrivateIPv4 pulumi.StringInput
+	// PublicIPv4 is the address the host firewall closes (required).
+	PublicIPv4 pulumi.StringInput
+	// DependsOn are resources the host's first step waits for (the machine itself).
+	DependsOn []pulumi.Resource
+}
+
+// KubernetesArgs are the cluster-wide Kubernetes settings.
+type KubernetesArgs struct {
+	// Version is the exact release, MAJOR.MINOR.PATCH without a leading v (required).
+	Version string
+	// APIPort is the API server's port. Default DefaultAPIPort.
+	APIPort int
+	// PodCIDR is the pod network. Default DefaultPodCIDR.
+	PodCIDR string
+	// ServiceCIDR is the service network. Default DefaultServiceCIDR.
+	ServiceCIDR string
+	// DNSServiceIP is the cluster DNS service address. Default DefaultDNSServiceIP.
+	DNSServiceIP string
+	// DNSDomain is the cluster domain. Default DefaultDNSDomain.
+	DNSDomain string
+}
+
+// APIAccess says how Pulumi (and people) reach the API server. Exactly one of the two is set.
+type APIAccess struct {
+	// AllowedCIDRs may reach the API server on the controller's public address; nobody else may.
+	// The kubeconfig uses the public address.
+	AllowedCIDRs []string
+	// PrivateOnly keeps the API server off the public address: Pulumi must run inside the private
+	// network. The kubeconfig and SSH use the private addresses.
+	PrivateOnly bool
+}
+
+// BootstrapArgs configure a Bootstrap.
+type BootstrapArgs struct {
+	// Controller is the single control-plane host (required).
+	Controller Host
+	// Workers join the cluster in parallel.
+	Workers []Host
+	// Kubernetes holds the cluster settings.
+	Kubernetes KubernetesArgs
+	// APIAccess chooses between a public, allow-listed API server and a private one (required).
+	APIAccess APIAccess
+	// SSHUser Pulumi logs in as. Default DefaultSSHUser.
+	SSHUser string
+	// SSHPrivateKey authenticates Pulumi on every host (required, kept secret).
+	SSHPrivateKey pulumi.StringInput
+	// TokenTTLMinutes is the lifetime of the join token each worker's join step makes sure of.
+	// Default DefaultTokenTTLMinutes.
+	TokenTTLMinutes int
+}
+
+var versionRE = regexp.MustCompile(`^1\.(\d+)\.(\d+)$`)
+
+// withDefaults returns a copy with every empty field defaulted.
+func (a BootstrapArgs) withDefaults() BootstrapArgs {
+	k := &a.Kubernetes
+	if k.APIPort == 0 {
+		k.APIPort = DefaultAPIPort
+	}
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&k.PodCIDR, DefaultPodCIDR)
+	def(&k.ServiceCIDR, DefaultServiceCIDR)
+	def(&k.DNSServiceIP, DefaultDNSServiceIP)
+	def(&k.DNSDomain, DefaultDNSDomain)
+	def(&a.SSHUser, DefaultSSHUser)
+	if a.TokenTTLMinutes == 0 {
+		a.TokenTTLMinutes = DefaultTokenTTLMinutes
+	}
+	return a
+}
+
+// validate reports every problem of defaulted args at once.
+func (a BootstrapArgs) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	hosts := append([]Host{a.Controller}, a.Workers...)
+	seen := map[string]bool{}
+	for i, h := range hosts {
+		label := "Controller"
+		if i > 0 {
+			label = fmt.Sprintf("Workers[%d]", i-1)
+		}
+		if h.Name == "" || seen[h.Name] {
+			add("%s.Name %q: must be set and unique", label, h.Name)
+		}
+		seen[h.Name] = true
+		if h.SSHAddress == nil || h.PrivateIPv4 == nil || h.PublicIPv4 == nil {
+			add("%s: SSHAddress, PrivateIPv4 and PublicIPv4 are required", label)
+		}
+	}
+	if !versionRE.MatchString(a.Kubernetes.Version) {
+		add("Kubernetes.Version %q: must be MAJOR.MINOR.PATCH such as 1.37.2", a.Kubernetes.Version)
+	}
+	for name, s := range map[string]string{"Kubernetes.PodCIDR": a.Kubernetes.PodCIDR, "Kubernetes.ServiceCIDR": a.Kubernetes.ServiceCIDR} {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			add("%s %q: %v", name, s, err)
+		}
+	}
+	switch acc := a.APIAccess; {
+	case acc.PrivateOnly && len(acc.AllowedCIDRs) > 0:
+		add("APIAccess: set AllowedCIDRs or PrivateOnly, not both")
+	case !acc.PrivateOnly && len(acc.AllowedCIDRs) == 0:
+		add("APIAccess: choose AllowedCIDRs (public API server, allow-listed) or PrivateOnly (Pulumi runs in the private network)")
+	}
+	for _, c := range a.APIAccess.AllowedCIDRs {
+		if p, err := netip.ParsePrefix(c); err != nil || !p.Addr().Is4() {
+			add("APIAccess.AllowedCIDRs %q: must be an IPv4 CIDR", c)
+		}
+	}
+	if a.SSHPrivateKey == nil {
+		add("SSHPrivateKey is required")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,338 @@
+// Package bootstrap turns servers reachable over SSH into a Kubernetes cluster with kubeadm: node
+// preparation, the control plane on the private network, workers joining in parallel, and a
+// kubeconfig (secret) with a ready kubernetes.Provider. It knows nothing of Equinix Metal:
+// MetalCluster is one producer of its Hosts.
+package bootstrap
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
+)
+
+// TypeToken is Bootstrap's resource type; it is part of every user's resource URNs.
+const TypeToken = "metalk8s:bootstrap:Bootstrap"
+
+// Paths of the helper scripts the preparation step installs for the delete actions.
+const (
+	resetCommand      = "/usr/local/sbin/metalk8s-reset"
+	removeNodeCommand = "/usr/local/sbin/metalk8s-remove-node"
+)
+
+// Bootstrap is a kubeadm cluster on a set of hosts.
+type Bootstrap struct {
+	pulumi.ResourceState
+
+	// Kubeconfig is the cluster-admin kubeconfig, pointing at APIEndpoint (secret).
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
+	// APIEndpoint is the API server URL the kubeconfig uses.
+	APIEndpoint pulumi.StringOutput `pulumi:"apiEndpoint"`
+	// Provider is a Kubernetes provider for the new cluster, ready once the control plane is.
+	Provider *kubernetes.Provider
+	// Prepare are the node preparation steps, by node name.
+	Prepare map[string]*remote.Command
+	// Init is the control-plane initialisation; its standard output is the admin kubeconfig.
+	Init *remote.Command
+	// Workers are the per-worker steps, by node name.
+	Workers map[string]*WorkerSteps
+}
+
+// WorkerSteps are the remote steps that add one worker.
+type WorkerSteps struct {
+	// Token makes sure a join token is valid (on the controller).
+	Token *remote.Command
+	// Join runs kubeadm join (on the worker); deleting it resets the worker.
+	Join *remote.Command
+	// Registered waits for the node object (on the controller); deleting it drains and deletes the node.
+	Registered *remote.Command
+}
+
+// NewBootstrap registers the remote steps that make a cluster of the hosts.
+func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ...pulumi.ResourceOption) (*Bootstrap, error) {
+	if args == nil {
+		return nil, fmt.Errorf("bootstrap %q: args are required", name)
+	}
+	a := args.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %w", name, err)
+	}
+	b := &Bootstrap{Prepare: map[string]*remote.Command{}, Workers: map[string]*WorkerSteps{}}
+	if err := ctx.RegisterComponentResource(TypeToken, name, b, opts...); err != nil {
+		return nil, err
+	}
+	s := &steps{ctx: ctx, name: name, args: a, parent: pulumi.Parent(b)}
+	if err := s.credentials(); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: credentials: %w", name, err)
+	}
+	for _, h := range append([]Host{a.Controller}, a.Workers...) {
+		cmd, err := s.prepare(h, h.Name == a.Controller.Name)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %s: prepare: %w", name, h.Name, err)
+		}
+		b.Prepare[h.Name] = cmd
+	}
+	init, err := s.init(b.Prepare[a.Controller.Name])
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %s: init: %w", name, a.Controller.Name, err)
+	}
+	b.Init = init
+	for _, w := range a.Workers {
+		ws, err := s.worker(w, init, b.Prepare[w.Name])
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %s: join: %w", name, w.Name, err)
+		}
+		b.Workers[w.Name] = ws
+	}
+	b.APIEndpoint = s.apiEndpoint()
+	b.Kubeconfig = pulumi.ToSecret(pulumi.All(init.Stdout, b.APIEndpoint).ApplyT(func(v []any) (string, error) {
+		return RewriteServer(v[0].(string), v[1].(string))
+	})).(pulumi.StringOutput)
+	b.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{Kubeconfig: b.Kubeconfig}, s.parent)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap %q: provider: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(b, pulumi.Map{"kubeconfig": b.Kubeconfig, "apiEndpoint": b.APIEndpoint}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// steps holds what the remote steps share.
+type steps struct {
+	ctx    *pulumi.Context
+	name   string
+	args   BootstrapArgs
+	parent pulumi.ResourceOption
+	// caCert and caKey are the cluster CA, generated here so that joins need not wait for a
+	// round trip to read kubeadm's CA back from the controller.
+	caCert, caKey pulumi.StringOutput
+	// tokenID and tokenSecret form the bootstrap token.
+	tokenID, tokenSecret pulumi.StringOutput
+}
+
+func (s *steps) credentials() error {
+	key, err := tls.NewPrivateKey(s.ctx, s.name+"-ca", &tls.PrivateKeyArgs{
+		Algorithm: pulumi.String("ECDSA"), EcdsaCurve: pulumi.String("P256"),
+	}, s.parent)
+	if err != nil {
+		return err
+	}
+	cert, err := tls.NewSelfSignedCert(s.ctx, s.name+"-ca", &tls.SelfSignedCertArgs{
+		PrivateKeyPem:       key.PrivateKeyPem,
+		IsCaCertificate:     pulumi.Bool(true),
+		ValidityPeriodHours: pulumi.Int(10 * 365 * 24),
+		AllowedUses:         pulumi.ToStringArray([]string{"cert_signing", "key_encipherment", "digital_signature"}),
+		Subject:             &tls.SelfSignedCertSubjectArgs{CommonName: pulumi.String("kubernetes")},
+	}, s.parent)
+	if err != nil {
+		return err
+	}
+	s.caCert = cert.CertPem
+	s.caKey = pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)
+	// A bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}.
+	part := func(suffix string, length int) (pulumi.StringOutput, error) {
+		p, err := random.NewRandomPassword(s.ctx, s.name+"-token-"+suffix, &random.RandomPasswordArgs{
+			Length: pulumi.Int(length), Upper: pulumi.Bool(false), Special: pulumi.Bool(false),
+		}, s.parent)
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		return pulumi.ToSecret(p.Result).(pulumi.StringOutput), nil
+	}
+	if s.tokenID, err = part("id", 6); err != nil {
+		return err
+	}
+	s.tokenSecret, err = part("secret", 16)
+	return err
+}
+
+// connection is how Pulumi reaches a host.
+func (s *steps) connection(h Host) remote.ConnectionArgs {
+	return remote.ConnectionArgs{
+		Host:       h.SSHAddress,
+		User:       pulumi.String(s.args.SSHUser),
+		PrivateKey: s.args.SSHPrivateKey,
+		// A freshly provisioned server may take minutes before sshd answers: ~10 minutes of dialling.
+		DialErrorLimit: pulumi.Int(40),
+	}
+}
+
+// shell runs a script from standard input as root.
+func (s *steps) shell() pulumi.StringPtrInput {
+	return pulumi.String(s.asRoot("bash -s"))
+}
+
+func (s *steps) asRoot(cmd string) string {
+	if s.args.SSHUser == "root" {
+		return cmd
+	}
+	return "sudo --non-interactive " + cmd
+}
+
+// spec is the cluster description the kubeadm documents are built from, once addresses are known.
+func (s *steps) spec(private, public string) clusterSpec {
+	return clusterSpec{
+		Kubernetes: s.args.Kubernetes, Access: s.args.APIAccess,
+		ControllerName: s.args.Controller.Name, ControllerPrivate: private, ControllerPublic: public,
+		TokenTTL: time.Duration(s.args.TokenTTLMinutes) * time.Minute,
+	}
+}
+
+func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
+	v := s.args.Kubernetes.Version
+	script := h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
+		fw := FirewallData{Node: h.Name, PublicIPv4: public, APIPort: s.args.Kubernetes.APIPort}
+		if controller {
+			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
+		}
+		rules, err := RenderFirewall(fw)
+		if err != nil {
+			return "", err
+		}
+		d := PrepareData{
+			Node: h.Name, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
+			Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
+		}
+		if controller {
+			d.RemoveNodeScript = removeNodeScript
+		}
+		return RenderPrepare(d)
+	}).(pulumi.StringOutput)
+	return remote.NewCommand(s.ctx, s.name+"-"+h.Name+"-prepare", &remote.CommandArgs{
+		Connection: s.connection(h),
+		Create:     s.shell(),
+		Stdin:      script,
+	}, s.parent, pulumi.DependsOn(h.DependsOn))
+}
+
+func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
+	c := s.args.Controller
+	script := pulumi.All(c.PrivateIPv4, c.PublicIPv4, s.caCert, s.caKey, s.tokenID, s.tokenSecret).
+		ApplyT(func(v []any) (string, error) {
+			spec := s.spec(v[0].(string), v[1].(string))
+			spec.Token = v[4].(string) + "." + v[5].(string)
+			cfg, err := spec.InitConfig()
+			if err != nil {
+				return "", err
+			}
+			return RenderInit(InitData{Node: c.Name, CACert: v[2].(string), CAKey: v[3].(string), Config: cfg})
+		}).(pulumi.StringOutput)
+	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-init", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      pulumi.ToSecret(script).(pulumi.StringOutput),
+		// Standard output is the admin kubeconfig: never log it, keep it secret in the state.
+		Logging: remote.LoggingStderr,
+	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared}),
+		pulumi.AdditionalSecretOutputs([]string{"stdout", "stdin"}))
+}
+
+func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, error) {
+	c := s.args.Controller
+	ws := &WorkerSteps{}
+	tokenScript := pulumi.All(s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
+		return RenderToken(TokenData{Worker: w.Name, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
+	}).(pulumi.StringOutput)
+	var err error
+	ws.Token, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-token", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
+	}, s.parent, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	if err != nil {
+		return nil, err
+	}
+	joinScript := pulumi.All(c.PrivateIPv4, w.PrivateIPv4, s.caCert, s.tokenID, s.tokenSecret).
+		ApplyT(func(v []any) (string, error) {
+			spec := s.spec(v[0].(string), "")
+			spec.Token = v[3].(string) + "." + v[4].(string)
+			hash, err := CACertHash(v[2].(string))
+			if err != nil {
+				return "", err
+			}
+			cfg, err := spec.JoinConfig(w.Name, v[1].(string), hash)
+			if err != nil {
+				return "", err
+			}
+			return RenderJoin(JoinData{Node: w.Name, Config: cfg})
+		}).(pulumi.StringOutput)
+	ws.Join, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-join", &remote.CommandArgs{
+		Connection: s.connection(w),
+		Create:     s.shell(),
+		Stdin:      pulumi.ToSecret(joinScript).(pulumi.StringOutput),
+		Delete:     pulumi.String(s.asRoot(resetCommand)),
+	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared, ws.Token}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	if err != nil {
+		return nil, err
+	}
+	registered, err := RenderRegistered(RegisteredData{Worker: w.Name})
+	if err != nil {
+		return nil, err
+	}
+	ws.Registered, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-registered", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      pulumi.String(registered),
+		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
+	}, s.parent, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
+	return ws, err
+}
+
+// apiEndpoint is the API server URL Pulumi and the kubeconfig use.
+func (s *steps) apiEndpoint() pulumi.StringOutput {
+	addr := s.args.Controller.PublicIPv4
+	if s.args.APIAccess.PrivateOnly {
+		addr = s.args.Controller.PrivateIPv4
+	}
+	return pulumi.Sprintf("https://%s:%d", addr, s.args.Kubernetes.APIPort)
+}
+
+// CACertHash is kubeadm's discovery hash of a CA certificate: sha256 of its public key info.
+func CACertHash(certPEM string) (string, error) {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", errors.New("CA certificate: no PEM certificate block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", fmt.Errorf("CA certificate: %w", err)
+	}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// RewriteServer points every cluster of a kubeconfig at server.
+func RewriteServer(kubeconfig, server string) (string, error) {
+	var cfg map[string]any
+	if err := yaml.Unmarshal([]byte(kubeconfig), &cfg); err != nil {
+		return "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	clusters, _ := cfg["clusters"].([]any)
+	if len(clusters) == 0 {
+		return "", errors.New("kubeconfig: no clusters")
+	}
+	for _, c := range clusters {
+		entry, ok := c.(map[string]any)
+		if !ok {
+			return "", errors.New("kubeconfig: malformed cluster entry")
+		}
+		cluster, ok := entry["cluster"].(map[string]any)
+		if !ok {
+			return "", errors.New("kubeconfig: cluster entry without cluster")
+		}
+		cluster["server"] = server
+	}
+	out, err := yaml.Marshal(cfg)
+	return string(out), err
+}

@@ -1,0 +1,183 @@
+package bootstrap
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeadm "sigs.k8s.io/cluster-api/bootstrap/kubeadm/pkg/types/upstreamv1beta4"
+	"sigs.k8s.io/yaml"
+)
+
+// API versions of the configuration documents.
+const (
+	kubeadmAPIVersion   = "kubeadm.k8s.io/v1beta4"
+	kubeletAPIVersion   = "kubelet.config.k8s.io/v1beta1"
+	kubeProxyAPIVersion = "kubeproxy.config.k8s.io/v1alpha1"
+	criSocket           = "unix:///run/containerd/containerd.sock"
+	// nodeTokenGroup is the group kubeadm's node bootstrap RBAC is bound to.
+	nodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
+)
+
+// kubeletConfiguration is the part of the upstream KubeletConfiguration metalk8s sets. The upstream
+// type serialises every zero value (syncFrequency: 0s, ...), which would override the kubelet's
+// defaults, so the document is built from this subset; tests decode it strictly into the upstream type.
+type kubeletConfiguration struct {
+	APIVersion         string   `json:"apiVersion"`
+	Kind               string   `json:"kind"`
+	CgroupDriver       string   `json:"cgroupDriver"`
+	ClusterDNS         []string `json:"clusterDNS"`
+	ClusterDomain      string   `json:"clusterDomain"`
+	HealthzBindAddress string   `json:"healthzBindAddress"`
+}
+
+// kubeProxyConfiguration is the part of the upstream KubeProxyConfiguration metalk8s sets, for the
+// same reason.
+type kubeProxyConfiguration struct {
+	APIVersion         string   `json:"apiVersion"`
+	Kind               string   `json:"kind"`
+	ClusterCIDR        string   `json:"clusterCIDR"`
+	MetricsBindAddress string   `json:"metricsBindAddress"`
+	HealthzBindAddress string   `json:"healthzBindAddress"`
+	NodePortAddresses  []string `json:"nodePortAddresses"`
+}
+
+// clusterSpec is what the kubeadm documents are built from.
+type clusterSpec struct {
+	Kubernetes KubernetesArgs
+	Access     APIAccess
+	// ControllerName, ControllerPrivate and ControllerPublic describe the control-plane host.
+	ControllerName, ControllerPrivate, ControllerPublic string
+	// Token is the bootstrap token, id.secret.
+	Token string
+	// TokenTTL is the token's lifetime.
+	TokenTTL time.Duration
+}
+
+// nodeRegistration binds the kubelet to the node's private address.
+func nodeRegistration(name, privateIP string) kubeadm.NodeRegistrationOptions {
+	return kubeadm.NodeRegistrationOptions{
+		Name:      name,
+		CRISocket: criSocket,
+		KubeletExtraArgs: []kubeadm.Arg{
+			{Name: "node-ip", Value: privateIP},
+			{Name: "address", Value: privateIP},
+		},
+	}
+}
+
+func (s clusterSpec) apiPort() string { return strconv.Itoa(s.Kubernetes.APIPort) }
+
+// apiServerBindAddress is where the API server listens: everywhere when it is public (the host
+// firewall allow-lists the sources), else only on the private address.
+func (s clusterSpec) apiServerBindAddress() string {
+	if s.Access.PrivateOnly {
+		return s.ControllerPrivate
+	}
+	return "0.0.0.0"
+}
+
+// certSANs cover every address a kubeconfig may use.
+func (s clusterSpec) certSANs() []string {
+	sans := []string{s.ControllerPrivate}
+	if !s.Access.PrivateOnly {
+		sans = append(sans, s.ControllerPublic)
+	}
+	return sans
+}
+
+// InitConfig is the controller's kubeadm configuration: InitConfiguration, ClusterConfiguration,
+// KubeletConfiguration and KubeProxyConfiguration, as one multi-document YAML file.
+func (s clusterSpec) InitConfig() (string, error) {
+	token, err := kubeadm.NewBootstrapTokenString(s.Token)
+	if err != nil {
+		return "", fmt.Errorf("bootstrap token: %w", err)
+	}
+	k := s.Kubernetes
+	private := s.ControllerPrivate
+	init := kubeadm.InitConfiguration{
+		TypeMeta: metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "InitConfiguration"},
+		BootstrapTokens: []kubeadm.BootstrapToken{{
+			Token:       token,
+			Description: "metalk8s join token",
+			TTL:         &metav1.Duration{Duration: s.TokenTTL},
+			Usages:      []string{"signing", "authentication"},
+			Groups:      []string{nodeTokenGroup},
+		}},
+		NodeRegistration: nodeRegistration(s.ControllerName, private),
+		LocalAPIEndpoint: kubeadm.APIEndpoint{AdvertiseAddress: private, BindPort: int32(k.APIPort)},
+	}
+	loopbackOnly := []kubeadm.Arg{{Name: "bind-address", Value: "127.0.0.1"}}
+	cluster := kubeadm.ClusterConfiguration{
+		TypeMeta:             metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "ClusterConfiguration"},
+		KubernetesVersion:    "v" + k.Version,
+		ControlPlaneEndpoint: private + ":" + s.apiPort(),
+		Networking:           kubeadm.Networking{PodSubnet: k.PodCIDR, ServiceSubnet: k.ServiceCIDR, DNSDomain: k.DNSDomain},
+		APIServer: kubeadm.APIServer{
+			ControlPlaneComponent: kubeadm.ControlPlaneComponent{ExtraArgs: []kubeadm.Arg{
+				{Name: "bind-address", Value: s.apiServerBindAddress()},
+			}},
+			CertSANs: s.certSANs(),
+		},
+		ControllerManager: kubeadm.ControlPlaneComponent{ExtraArgs: loopbackOnly},
+		Scheduler:         kubeadm.ControlPlaneComponent{ExtraArgs: loopbackOnly},
+		Etcd: kubeadm.Etcd{Local: &kubeadm.LocalEtcd{
+			DataDir: "/var/lib/etcd",
+			ExtraArgs: []kubeadm.Arg{
+				{Name: "listen-client-urls", Value: "https://127.0.0.1:2379,https://" + private + ":2379"},
+				{Name: "advertise-client-urls", Value: "https://" + private + ":2379"},
+				{Name: "listen-peer-urls", Value: "https://" + private + ":2380"},
+				{Name: "initial-advertise-peer-urls", Value: "https://" + private + ":2380"},
+				{Name: "listen-metrics-urls", Value: "http://127.0.0.1:2381"},
+			},
+		}},
+	}
+	kubelet := kubeletConfiguration{
+		APIVersion: kubeletAPIVersion, Kind: "KubeletConfiguration",
+		CgroupDriver:       "systemd",
+		ClusterDNS:         []string{k.DNSServiceIP},
+		ClusterDomain:      k.DNSDomain,
+		HealthzBindAddress: "127.0.0.1",
+	}
+	proxy := kubeProxyConfiguration{
+		APIVersion: kubeProxyAPIVersion, Kind: "KubeProxyConfiguration",
+		ClusterCIDR:        k.PodCIDR,
+		MetricsBindAddress: "127.0.0.1:10249",
+		HealthzBindAddress: "127.0.0.1:10256",
+		// NodePorts open on the node's primary (private) address only, never on the public one.
+		NodePortAddresses: []string{"primary"},
+	}
+	return documents(init, cluster, kubelet, proxy)
+}
+
+// JoinConfig is a worker's kubeadm configuration.
+func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string) (string, error) {
+	join := kubeadm.JoinConfiguration{
+		TypeMeta:         metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "JoinConfiguration"},
+		NodeRegistration: nodeRegistration(name, privateIP),
+		Discovery: kubeadm.Discovery{BootstrapToken: &kubeadm.BootstrapTokenDiscovery{
+			Token:             s.Token,
+			APIServerEndpoint: s.ControllerPrivate + ":" + s.apiPort(),
+			CACertHashes:      []string{caCertHash},
+		}},
+	}
+	return documents(join)
+}
+
+// documents serialises objects as one multi-document YAML file.
+func documents(objs ...any) (string, error) {
+	var b bytes.Buffer
+	for i, o := range objs {
+		y, err := yaml.Marshal(o)
+		if err != nil {
+			return "", err
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(y)
+	}
+	return b.String(), nil
+}

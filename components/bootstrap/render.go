@@ -1,0 +1,149 @@
+package bootstrap
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"github.com/metalk8s/metalk8s/manifests"
+)
+
+// templates are parsed once, when the package loads: rendering runs once per node.
+var templates = template.Must(template.New("bootstrap").
+	Funcs(template.FuncMap{"join": strings.Join}).
+	Option("missingkey=error").
+	ParseFS(manifests.Bootstrap, "bootstrap/*.tmpl"))
+
+// Static files shipped to nodes as they are.
+var (
+	containerdConfig = mustRead("bootstrap/containerd.toml")
+	resetScript      = mustRead("bootstrap/reset.sh")
+	removeNodeScript = mustRead("bootstrap/remove-node.sh")
+)
+
+func mustRead(name string) string {
+	b, err := fs.ReadFile(manifests.Bootstrap, name)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// FirewallData is what a node's host firewall is rendered from.
+type FirewallData struct {
+	// Node is the node's name.
+	Node string
+	// PublicIPv4 is the address the rules apply to.
+	PublicIPv4 string
+	// APIPort is the API server's port.
+	APIPort int
+	// APIAllowedCIDRs may reach the API server on the public address (controller, public mode).
+	APIAllowedCIDRs []string
+}
+
+// PrepareData is what a node's preparation script is rendered from.
+type PrepareData struct {
+	// Node is the node's name.
+	Node string
+	// Controller is true on the control-plane node.
+	Controller bool
+	// Version is the Kubernetes release, e.g. 1.37.2.
+	Version string
+	// Minor is the pkgs.k8s.io repository, e.g. v1.37.
+	Minor string
+	// PackageVersion is the Debian package version, e.g. 1.37.2-1.1.
+	PackageVersion string
+	// Firewall is the rendered host firewall.
+	Firewall string
+	// ContainerdConfig, ResetScript and RemoveNodeScript are files installed as they are.
+	ContainerdConfig, ResetScript, RemoveNodeScript string
+}
+
+// InitData is what the controller's init script is rendered from.
+type InitData struct {
+	// Node is the controller's name.
+	Node string
+	// CACert and CAKey are the cluster CA in PEM.
+	CACert, CAKey string
+	// Config is the kubeadm configuration file.
+	Config string
+}
+
+// TokenData is what a worker's token script is rendered from.
+type TokenData struct {
+	// Worker is the node about to join.
+	Worker string
+	// TokenID and TokenSecret are the two halves of the bootstrap token.
+	TokenID, TokenSecret string
+	// TTLMinutes is the token's lifetime.
+	TTLMinutes int
+}
+
+// JoinData is what a worker's join script is rendered from.
+type JoinData struct {
+	// Node is the worker's name.
+	Node string
+	// Config is the kubeadm join configuration.
+	Config string
+}
+
+// RegisteredData is what a worker's registration check is rendered from.
+type RegisteredData struct {
+	// Worker is the node to wait for.
+	Worker string
+}
+
+// packageVersion is the pkgs.k8s.io Debian version of a release.
+func packageVersion(v string) string { return v + "-1.1" }
+
+// minor is the pkgs.k8s.io repository of a release: v1.37 for 1.37.2.
+func minor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return "v" + v
+	}
+	return "v" + parts[0] + "." + parts[1]
+}
+
+// heredocLine matches a line that would end one of the scripts' here-documents early.
+var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN)$`)
+
+// render executes one template. Embedded file contents must not contain a line that ends their
+// here-document, which would turn the rest of the file into shell commands.
+func render(name string, data any, embedded ...string) (string, error) {
+	for _, e := range embedded {
+		if heredocLine.MatchString(e) {
+			return "", fmt.Errorf("%s: embedded content contains a here-document delimiter line", name)
+		}
+	}
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// RenderFirewall renders a node's nftables rules.
+func RenderFirewall(d FirewallData) (string, error) { return render("firewall.nft.tmpl", d) }
+
+// RenderPrepare renders a node's preparation script.
+func RenderPrepare(d PrepareData) (string, error) {
+	return render("prepare.sh.tmpl", d, d.Firewall, d.ContainerdConfig, d.ResetScript, d.RemoveNodeScript)
+}
+
+// RenderInit renders the controller's init script.
+func RenderInit(d InitData) (string, error) {
+	return render("init.sh.tmpl", d, d.CACert, d.CAKey, d.Config)
+}
+
+// RenderToken renders a worker's token script.
+func RenderToken(d TokenData) (string, error) { return render("token.sh.tmpl", d) }
+
+// RenderJoin renders a worker's join script.
+func RenderJoin(d JoinData) (string, error) { return render("join.sh.tmpl", d, d.Config) }
+
+// RenderRegistered renders a worker's registration check.
+func RenderRegistered(d RegisteredData) (string, error) { return render("registered.sh.tmpl", d) }
