@@ -90,6 +90,8 @@ type result struct {
 	eips  map[string]awaited
 	key   awaited
 	proj  awaited
+	// kubeconfig and endpoint are the bootstrap's outputs.
+	kubeconfig, endpoint awaited
 }
 
 // awaited is a resolved output.
@@ -144,7 +146,13 @@ func runRaw(t testing.TB, raw string, o runOptions) *result {
 		if res.key, err = await(ctx.Context(), out.Cluster.SSHPrivateKey); err != nil {
 			return err
 		}
-		res.proj, err = await(ctx.Context(), out.Cluster.ProjectID)
+		if res.proj, err = await(ctx.Context(), out.Cluster.ProjectID); err != nil {
+			return err
+		}
+		if res.kubeconfig, err = await(ctx.Context(), out.Cluster.Kubeconfig); err != nil {
+			return err
+		}
+		res.endpoint, err = await(ctx.Context(), out.Cluster.APIEndpoint)
 		return err
 	}, "metalk8s", "dev", cfgMap, nil)
 	return res

@@ -1,0 +1,208 @@
+package tests
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/metalk8s/metalk8s/internal/mockcloud"
+)
+
+// closure returns every URN a resource depends on, directly or through its dependencies.
+func closure(byURN map[string]*mockcloud.Resource, urn string) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(u string) {
+		r, ok := byURN[u]
+		if !ok {
+			return
+		}
+		deps := append([]string{}, r.DependsOn...)
+		for _, ds := range r.PropertyDeps {
+			deps = append(deps, ds...)
+		}
+		for _, d := range deps {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(urn)
+	return seen
+}
+
+// TestBootstrapOrder checks the order of the remote steps: init after the controller's
+// preparation; each join after init and its own preparation and after no other worker's step.
+func TestBootstrapOrder(t *testing.T) {
+	c := devCluster(t)
+	set(t, c, "workers.count", 3)
+	r := run(t, c, runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	byURN := map[string]*mockcloud.Resource{}
+	for _, res := range r.cloud.Resources() {
+		byURN[res.URN] = res
+	}
+	urn := func(name string) string { return r.byName(t, commandToken, name).URN }
+	direct := func(name string) []string { return r.byName(t, commandToken, name).DependsOn }
+
+	if !contains(direct("metalk8s-sv-controller-init"), urn("metalk8s-sv-controller-prepare")) {
+		t.Error("init does not depend on the controller's preparation")
+	}
+	workers := []string{"sv-worker-0", "sv-worker-1", "sv-worker-2"}
+	for _, w := range workers {
+		join := "metalk8s-" + w + "-join"
+		deps := closure(byURN, urn(join))
+		for _, need := range []string{"metalk8s-sv-controller-init", "metalk8s-" + w + "-prepare", "metalk8s-" + w + "-token"} {
+			if !deps[urn(need)] {
+				t.Errorf("%s does not depend on %s", join, need)
+			}
+		}
+		for d := range deps {
+			for _, other := range workers {
+				if other != w && strings.Contains(d, "::metalk8s-"+other) {
+					t.Errorf("%s waits for %s (workers must join in parallel)", join, d)
+				}
+			}
+		}
+		if !contains(direct("metalk8s-"+w+"-registered"), urn(join)) {
+			t.Errorf("%s-registered does not depend on its join: deleting it would not drain before the reset", w)
+		}
+		if !contains(direct("metalk8s-"+w+"-token"), urn("metalk8s-sv-controller-init")) {
+			t.Errorf("%s-token does not depend on init", w)
+		}
+	}
+	provider := r.byName(t, "pulumi:providers:kubernetes", "metalk8s")
+	for d := range closure(byURN, provider.URN) {
+		if strings.Contains(d, "-worker-") {
+			t.Errorf("the Kubernetes provider waits for %s", d)
+		}
+	}
+}
+
+// TestBootstrapDeleteActions checks what removing a worker does on the hosts.
+func TestBootstrapDeleteActions(t *testing.T) {
+	r := run(t, devCluster(t), runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := input(r.byName(t, commandToken, "metalk8s-sv-worker-1-registered"), "delete"); got != "/usr/local/sbin/metalk8s-remove-node sv-worker-1" {
+		t.Errorf("registered delete = %v", got)
+	}
+	if got := input(r.byName(t, commandToken, "metalk8s-sv-worker-1-join"), "delete"); got != "/usr/local/sbin/metalk8s-reset" {
+		t.Errorf("join delete = %v", got)
+	}
+	if got := input(r.byName(t, commandToken, "metalk8s-sv-controller-init"), "delete"); got != nil {
+		t.Errorf("init has a delete action %v", got)
+	}
+}
+
+// TestScaleUpAddsOnlyTheNewWorker compares two runs, 2 then 3 workers: exactly the new device and
+// its steps appear, and no other resource's inputs change.
+func TestScaleUpAddsOnlyTheNewWorker(t *testing.T) {
+	before := run(t, devCluster(t), runOptions{})
+	c := devCluster(t)
+	set(t, c, "workers.count", 3)
+	after := run(t, c, runOptions{})
+	if before.err != nil || after.err != nil {
+		t.Fatal(before.err, after.err)
+	}
+	old := map[string]*mockcloud.Resource{}
+	for _, r := range before.cloud.Resources() {
+		old[r.URN] = r
+	}
+	var added []string
+	for _, r := range after.cloud.Resources() {
+		o, ok := old[r.URN]
+		if !ok {
+			added = append(added, r.Type+" "+r.Name)
+			continue
+		}
+		if !reflect.DeepEqual(plainMap(o), plainMap(r)) {
+			t.Errorf("%s %s: inputs changed when a worker was added", r.Type, r.Name)
+		}
+		delete(old, r.URN)
+	}
+	for urn := range old {
+		t.Errorf("%s disappeared", urn)
+	}
+	sort.Strings(added)
+	want := []string{
+		"command:remote:Command metalk8s-sv-worker-2-join",
+		"command:remote:Command metalk8s-sv-worker-2-prepare",
+		"command:remote:Command metalk8s-sv-worker-2-registered",
+		"command:remote:Command metalk8s-sv-worker-2-token",
+		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
+		"equinix:metal/device:Device metalk8s-sv-worker-2",
+	}
+	if !reflect.DeepEqual(added, want) {
+		t.Errorf("added %v, want %v", added, want)
+	}
+}
+
+func plainMap(r *mockcloud.Resource) map[string]any {
+	m := map[string]any{}
+	for k := range r.Inputs {
+		m[string(k)] = input(r, string(k))
+	}
+	return m
+}
+
+// TestBootstrapSecrets checks that the join token, the CA key, the SSH key and the kubeconfig
+// appear in the state only as secrets.
+func TestBootstrapSecrets(t *testing.T) {
+	r := run(t, devCluster(t), runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	id := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-id").Outputs["result"]).(secretValue).v.(string)
+	sec := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-secret").Outputs["result"]).(secretValue).v.(string)
+	markers := map[string]string{
+		"join token secret": sec,
+		"CA key":            mockcloud.FakePrivateKeyPEM,
+		"SSH private key":   mockcloud.FakePrivateKey,
+		"kubeconfig key":    "client-key-data",
+	}
+	for _, res := range r.cloud.Resources() {
+		for k := range res.Inputs {
+			leakScan(t, res.Type+" "+res.Name+" "+string(k), input(res, string(k)), markers)
+		}
+	}
+	for _, cmd := range r.ofType(commandToken) {
+		for _, line := range []string{"create", "delete"} {
+			if s, _ := input(cmd, line).(string); strings.Contains(s, sec) || strings.Contains(s, id+".") {
+				t.Errorf("%s: the join token is on the %s command line", cmd.Name, line)
+			}
+		}
+		conn, ok := input(cmd, "connection").(secretValue)
+		if !ok || conn.v.(map[string]any)["privateKey"] == nil {
+			t.Errorf("%s: connection (with the SSH key) is not secret", cmd.Name)
+		}
+	}
+}
+
+// leakScan fails when a marker appears in a value outside a secret.
+func leakScan(t *testing.T, where string, v any, markers map[string]string) {
+	t.Helper()
+	switch x := v.(type) {
+	case secretValue:
+		return
+	case string:
+		for what, m := range markers {
+			if m != "" && strings.Contains(x, m) {
+				t.Errorf("%s: %s in plain text", where, what)
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			leakScan(t, where+"."+k, e, markers)
+		}
+	case []any:
+		for _, e := range x {
+			leakScan(t, where+"[]", e, markers)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Prepares sv-controller for kubeadm: swap off, kernel modules and sysctls, containerd 2 with the
+# systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2 held at that version, the host
+# firewall and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what
+# differs.
+set -o errexit -o nounset -o pipefail
+export DEBIAN_FRONTEND=noninteractive
+# Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
+root="${METALK8S_ROOT:-}"
+
+log() {
+  printf 'metalk8s: %s\n' "$*" >&2
+}
+
+# retry ATTEMPTS COMMAND...: run COMMAND until it succeeds, at most ATTEMPTS times, waiting
+# 2, 4, 8 ... 30 seconds between attempts. For network operations that fail transiently.
+retry() {
+  local attempts=$1 n=1 delay=2
+  shift
+  until "$@"; do
+    if [ "$n" -ge "$attempts" ]; then
+      log "giving up after $n attempts: $*"
+      return 1
+    fi
+    log "attempt $n of $attempts failed, retrying in ${delay}s: $*"
+    sleep "$delay"
+    n=$((n + 1))
+    delay=$((delay * 2))
+    if [ "$delay" -gt 30 ]; then delay=30; fi
+  done
+}
+
+# wait_for SECONDS WHAT COMMAND...: wait until COMMAND succeeds, checking every 5 seconds, and
+# fail with a message naming WHAT after SECONDS.
+wait_for() {
+  local limit=$1 what=$2 waited=0
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ "$waited" -ge "$limit" ]; then
+      log "timed out after ${limit}s waiting for $what"
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
+# update_file PATH MODE: write standard input to PATH (below the root) when it differs from what is
+# there. Succeeds when the file changed, fails when it was already up to date.
+update_file() {
+  local path="$root$1" mode=$2 tmp
+  mkdir -p "$(dirname "$path")"
+  tmp=$(mktemp "$path.XXXXXX")
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$path"
+  log "wrote $1"
+}
+
+# The kubelet refuses to start with swap on.
+if [ -n "$(swapon --show --noheadings)" ]; then
+  swapoff -a
+fi
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' "$root/etc/fstab"; then
+  sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \1/' "$root/etc/fstab"
+  log "disabled swap in /etc/fstab"
+fi
+
+# Pod networking needs overlay and br_netfilter, bridged traffic seen by netfilter, and forwarding.
+update_file /etc/modules-load.d/metalk8s.conf 0644 <<'MODULES' || true
+overlay
+br_netfilter
+MODULES
+for module in overlay br_netfilter; do
+  if [ ! -d "$root/sys/module/$module" ]; then
+    modprobe "$module"
+  fi
+done
+if update_file /etc/sysctl.d/90-metalk8s.conf 0644 <<'SYSCTL'; then
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+SYSCTL
+  sysctl --system >/dev/null
+fi
+
+# Package repositories: Docker's for containerd 2, pkgs.k8s.io (one repository per minor version).
+keyrings=/etc/apt/keyrings
+sources_changed=0
+add_key() {
+  local url=$1 file=$2
+  if [ ! -s "$root$keyrings/$file" ]; then
+    mkdir -p "$root$keyrings"
+    retry 5 curl -fsSL --max-time 60 "$url" -o "$root$keyrings/$file.asc"
+    gpg --batch --yes --dearmor -o "$root$keyrings/$file" "$root$keyrings/$file.asc"
+    rm -f "$root$keyrings/$file.asc"
+  fi
+}
+add_key https://download.docker.com/linux/ubuntu/gpg docker.gpg
+add_key https://pkgs.k8s.io/core:/stable:/v1.37/deb/Release.key kubernetes-v1.37.gpg
+codename=$(sed -n 's/^VERSION_CODENAME=//p' "$root/etc/os-release")
+if update_file /etc/apt/sources.list.d/docker.list 0644 <<DOCKER; then
+deb [signed-by=$keyrings/docker.gpg] https://download.docker.com/linux/ubuntu $codename stable
+DOCKER
+  sources_changed=1
+fi
+if update_file /etc/apt/sources.list.d/kubernetes.list 0644 <<'KUBERNETES'; then
+deb [signed-by=/etc/apt/keyrings/kubernetes-v1.37.gpg] https://pkgs.k8s.io/core:/stable:/v1.37/deb/ /
+KUBERNETES
+  sources_changed=1
+fi
+
+installed() {
+  dpkg-query --show --showformat='${Version}' "$1" 2>/dev/null || true
+}
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" -eq 0 ]; then
+    retry 5 apt-get update -q
+    apt_updated=1
+  fi
+}
+if [ "$sources_changed" -eq 1 ]; then
+  apt_update
+fi
+
+# containerd 2, configured for the kubelet's systemd cgroup driver.
+if [ -z "$(installed containerd.io)" ]; then
+  apt_update
+  retry 5 apt-get install -y -q containerd.io
+fi
+containerd_major=$(containerd --version | sed -E 's/.* v?([0-9]+)\.[0-9]+\.[0-9]+.*/\1/')
+if [ "$containerd_major" != 2 ]; then
+  log "containerd $containerd_major.x is installed; metalk8s needs containerd 2"
+  exit 1
+fi
+if update_file /etc/containerd/config.toml 0644 <<'CONTAINERD'; then
+# containerd 2 configuration written by metalk8s; everything not set here keeps its default.
+version = 3
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = 'io.containerd.runc.v2'
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  SystemdCgroup = true
+CONTAINERD
+  systemctl restart containerd
+fi
+if ! systemctl is-enabled --quiet containerd; then
+  systemctl enable --now containerd
+fi
+
+# kubelet, kubeadm and kubectl at exactly 1.37.2, held so unattended upgrades leave them alone.
+want=1.37.2-1.1
+if [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" ] || [ "$(installed kubectl)" != "$want" ]; then
+  apt_update
+  apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
+  retry 5 apt-get install -y -q --allow-downgrades --allow-change-held-packages \
+    "kubelet=$want" "kubeadm=$want" "kubectl=$want"
+  apt-mark hold kubelet kubeadm kubectl >/dev/null
+fi
+if ! systemctl is-enabled --quiet kubelet; then
+  systemctl enable kubelet
+fi
+
+# Host firewall: on the public address only SSH and the API server are reachable.
+firewall_changed=0
+if update_file /etc/metalk8s/firewall.nft 0644 <<'FIREWALL'; then
+# Host firewall of sv-controller, written by metalk8s. It filters only traffic to the node's public
+# IPv4 address: there only SSH and, from the allowed sources, the API server
+# are reachable; etcd (2379-2380), the kubelet (10250), the controller manager (10257), the scheduler
+# (10259) and everything else are closed. Private, link-local and pod traffic is not touched.
+table ip metalk8s
+delete table ip metalk8s
+table ip metalk8s {
+	set api_sources {
+		type ipv4_addr
+		flags interval
+		elements = { 198.51.100.7/32 }
+	}
+
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ip daddr != 203.0.113.11 accept
+		ct state established,related accept
+		tcp dport 22 accept
+		ip saddr @api_sources tcp dport 6443 accept
+		icmp type { echo-request, destination-unreachable, time-exceeded } accept
+		counter drop
+	}
+}
+FIREWALL
+  firewall_changed=1
+fi
+if update_file /etc/systemd/system/metalk8s-firewall.service 0644 <<'UNIT'; then
+[Unit]
+Description=metalk8s host firewall
+Wants=network-pre.target
+Before=network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft -f /etc/metalk8s/firewall.nft
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  firewall_changed=1
+fi
+if ! systemctl is-enabled --quiet metalk8s-firewall; then
+  systemctl enable metalk8s-firewall
+fi
+if [ "$firewall_changed" -eq 1 ]; then
+  nft -f "$root/etc/metalk8s/firewall.nft"
+fi
+
+# Helper scripts the delete actions of the remote steps call.
+update_file /usr/local/sbin/metalk8s-reset 0755 <<'RESET' || true
+#!/usr/bin/env bash
+# Removes Kubernetes from this node: called by the delete action of the node's join step.
+set -o errexit -o nounset -o pipefail
+root="${METALK8S_ROOT:-}"
+if [ ! -f "$root/etc/kubernetes/kubelet.conf" ] && [ ! -f "$root/etc/kubernetes/admin.conf" ]; then
+  echo "metalk8s: nothing to reset" >&2
+  exit 0
+fi
+kubeadm reset --force >&2
+rm -rf "$root/etc/cni/net.d"
+echo "metalk8s: node reset" >&2
+RESET
+update_file /usr/local/sbin/metalk8s-remove-node 0755 <<'REMOVE' || true
+#!/usr/bin/env bash
+# metalk8s-remove-node NODE: drains NODE and deletes it from the cluster. Runs on the controller,
+# called by the delete action of a worker's registration step; succeeds when NODE is already gone.
+set -o errexit -o nounset -o pipefail
+root="${METALK8S_ROOT:-}"
+node=${1:?usage: metalk8s-remove-node NODE}
+kubeconfig="$root/etc/kubernetes/admin.conf"
+if ! kubectl --kubeconfig "$kubeconfig" get node "$node" >/dev/null 2>&1; then
+  echo "metalk8s: node $node is not in the cluster" >&2
+  exit 0
+fi
+kubectl --kubeconfig "$kubeconfig" drain "$node" --ignore-daemonsets --delete-emptydir-data \
+  --force --grace-period=60 --timeout=300s >&2
+kubectl --kubeconfig "$kubeconfig" delete node "$node" --ignore-not-found >&2
+echo "metalk8s: node $node removed" >&2
+REMOVE
+log "sv-controller is prepared"
