@@ -100,37 +100,11 @@ func TestBootstrapDeleteActions(t *testing.T) {
 	}
 }
 
-// TestScaleUpAddsOnlyTheNewWorker compares two runs, 2 then 3 workers: exactly the new device and
-// its steps appear, and no other resource's inputs change.
-func TestScaleUpAddsOnlyTheNewWorker(t *testing.T) {
-	before := run(t, devCluster(t), runOptions{})
-	c := devCluster(t)
-	set(t, c, "workers.count", 3)
-	after := run(t, c, runOptions{})
-	if before.err != nil || after.err != nil {
-		t.Fatal(before.err, after.err)
-	}
-	old := map[string]*mockcloud.Resource{}
-	for _, r := range before.cloud.Resources() {
-		old[r.URN] = r
-	}
-	var added []string
-	for _, r := range after.cloud.Resources() {
-		o, ok := old[r.URN]
-		if !ok {
-			added = append(added, r.Type+" "+r.Name)
-			continue
-		}
-		if !reflect.DeepEqual(plainMap(o), plainMap(r)) {
-			t.Errorf("%s %s: inputs changed when a worker was added", r.Type, r.Name)
-		}
-		delete(old, r.URN)
-	}
-	for urn := range old {
-		t.Errorf("%s disappeared", urn)
-	}
-	sort.Strings(added)
-	want := []string{
+// TestScalingTouchesOnlyThatWorker compares two runs, 2 and 3 workers, in both directions: exactly
+// the third worker's device and steps appear (or go, their delete actions draining and resetting
+// the node), and no other resource's inputs change.
+func TestScalingTouchesOnlyThatWorker(t *testing.T) {
+	workerTwo := []string{
 		"command:remote:Command metalk8s-sv-worker-2-join",
 		"command:remote:Command metalk8s-sv-worker-2-prepare",
 		"command:remote:Command metalk8s-sv-worker-2-registered",
@@ -138,8 +112,50 @@ func TestScaleUpAddsOnlyTheNewWorker(t *testing.T) {
 		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
 		"equinix:metal/device:Device metalk8s-sv-worker-2",
 	}
-	if !reflect.DeepEqual(added, want) {
-		t.Errorf("added %v, want %v", added, want)
+	for _, tc := range []struct {
+		name        string
+		from, to    int
+		added, gone []string
+	}{
+		{"up 2 to 3", 2, 3, workerTwo, nil},
+		{"down 3 to 2", 3, 2, nil, workerTwo},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runWith := func(n int) *result {
+				c := devCluster(t)
+				set(t, c, "workers.count", n)
+				r := run(t, c, runOptions{})
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				return r
+			}
+			before, after := runWith(tc.from), runWith(tc.to)
+			old := map[string]*mockcloud.Resource{}
+			for _, r := range before.cloud.Resources() {
+				old[r.URN] = r
+			}
+			var added, gone []string
+			for _, r := range after.cloud.Resources() {
+				o, ok := old[r.URN]
+				if !ok {
+					added = append(added, r.Type+" "+r.Name)
+					continue
+				}
+				if !reflect.DeepEqual(plainMap(o), plainMap(r)) {
+					t.Errorf("%s %s: inputs changed", r.Type, r.Name)
+				}
+				delete(old, r.URN)
+			}
+			for _, r := range old {
+				gone = append(gone, r.Type+" "+r.Name)
+			}
+			sort.Strings(added)
+			sort.Strings(gone)
+			if !reflect.DeepEqual(added, tc.added) || !reflect.DeepEqual(gone, tc.gone) {
+				t.Errorf("added %v, gone %v; want added %v, gone %v", added, gone, tc.added, tc.gone)
+			}
+		})
 	}
 }
 
