@@ -123,27 +123,49 @@ func (a BootstrapArgs) validate() error {
 			add("%s: SSHAddress, PrivateIPv4 and PublicIPv4 are required", label)
 		}
 	}
-	if !versionRE.MatchString(a.Kubernetes.Version) {
-		add("Kubernetes.Version %q: must be MAJOR.MINOR.PATCH such as 1.37.2", a.Kubernetes.Version)
+	if err := a.Kubernetes.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	for name, s := range map[string]string{"Kubernetes.PodCIDR": a.Kubernetes.PodCIDR, "Kubernetes.ServiceCIDR": a.Kubernetes.ServiceCIDR} {
-		if _, err := netip.ParsePrefix(s); err != nil {
-			add("%s %q: %v", name, s, err)
-		}
-	}
-	switch acc := a.APIAccess; {
-	case acc.PrivateOnly && len(acc.AllowedCIDRs) > 0:
-		add("APIAccess: set AllowedCIDRs or PrivateOnly, not both")
-	case !acc.PrivateOnly && len(acc.AllowedCIDRs) == 0:
-		add("APIAccess: choose AllowedCIDRs (public API server, allow-listed) or PrivateOnly (Pulumi runs in the private network)")
-	}
-	for _, c := range a.APIAccess.AllowedCIDRs {
-		if p, err := netip.ParsePrefix(c); err != nil || !p.Addr().Is4() {
-			add("APIAccess.AllowedCIDRs %q: must be an IPv4 CIDR", c)
-		}
+	if err := a.APIAccess.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if a.SSHPrivateKey == nil {
 		add("SSHPrivateKey is required")
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of defaulted Kubernetes settings. Callers that create machines
+// first (MetalCluster) run it before anything is registered.
+func (k KubernetesArgs) Validate() error {
+	var errs []error
+	if !versionRE.MatchString(k.Version) {
+		errs = append(errs, fmt.Errorf("Kubernetes.Version %q: must be MAJOR.MINOR.PATCH such as 1.37.2", k.Version))
+	}
+	for name, s := range map[string]string{"Kubernetes.PodCIDR": k.PodCIDR, "Kubernetes.ServiceCIDR": k.ServiceCIDR} {
+		if s == "" {
+			continue // defaulted by Bootstrap
+		}
+		if _, err := netip.ParsePrefix(s); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %v", name, s, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports a missing or contradictory choice of API server access.
+func (acc APIAccess) Validate() error {
+	var errs []error
+	switch {
+	case acc.PrivateOnly && len(acc.AllowedCIDRs) > 0:
+		errs = append(errs, errors.New("APIAccess: set AllowedCIDRs or PrivateOnly, not both"))
+	case !acc.PrivateOnly && len(acc.AllowedCIDRs) == 0:
+		errs = append(errs, errors.New("APIAccess: choose AllowedCIDRs (public API server, allow-listed) or PrivateOnly (Pulumi runs in the private network)"))
+	}
+	for _, c := range acc.AllowedCIDRs {
+		if p, err := netip.ParsePrefix(c); err != nil || !p.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("APIAccess.AllowedCIDRs %q: must be an IPv4 CIDR", c))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -46,6 +46,25 @@ type Bootstrap struct {
 	Init *remote.Command
 	// Workers are the per-worker steps, by node name.
 	Workers map[string]*WorkerSteps
+
+	steps *steps
+}
+
+// RunScript runs a script as root on the controller, with the admin kubeconfig at
+// /etc/kubernetes/admin.conf, once the control plane is up, and returns its standard output.
+// Components that need more than the Kubernetes API (waiting for an aggregated API, reading a
+// file from a pod) use it.
+func (b *Bootstrap) RunScript(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
+	opts = append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.Init})}, opts...)
+	cmd, err := remote.NewCommand(ctx, name, &remote.CommandArgs{
+		Connection: b.steps.connection(b.steps.args.Controller),
+		Create:     b.steps.shell(),
+		Stdin:      script,
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, nil, err
+	}
+	return cmd.Stdout, cmd, nil
 }
 
 // WorkerSteps are the remote steps that add one worker.
@@ -72,6 +91,7 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		return nil, err
 	}
 	s := &steps{ctx: ctx, name: name, args: a, parent: pulumi.Parent(b)}
+	b.steps = s
 	if err := s.credentials(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: credentials: %w", name, err)
 	}

@@ -131,19 +131,34 @@ func RenderFirewall(d FirewallData) (string, error) { return render("firewall.nf
 
 // RenderPrepare renders a node's preparation script.
 func RenderPrepare(d PrepareData) (string, error) {
+	d.Firewall, d.ContainerdConfig = line(d.Firewall), line(d.ContainerdConfig)
+	d.ResetScript, d.RemoveNodeScript = line(d.ResetScript), line(d.RemoveNodeScript)
 	return render("prepare.sh.tmpl", d, d.Firewall, d.ContainerdConfig, d.ResetScript, d.RemoveNodeScript)
 }
 
 // RenderInit renders the controller's init script.
 func RenderInit(d InitData) (string, error) {
+	d.CACert, d.CAKey, d.Config = line(d.CACert), line(d.CAKey), line(d.Config)
 	return render("init.sh.tmpl", d, d.CACert, d.CAKey, d.Config)
+}
+
+// line makes embedded content end with a newline, so that the here-document delimiter that
+// follows it in a template stands on a line of its own.
+func line(s string) string {
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		return s + "\n"
+	}
+	return s
 }
 
 // RenderToken renders a worker's token script.
 func RenderToken(d TokenData) (string, error) { return render("token.sh.tmpl", d) }
 
 // RenderJoin renders a worker's join script.
-func RenderJoin(d JoinData) (string, error) { return render("join.sh.tmpl", d, d.Config) }
+func RenderJoin(d JoinData) (string, error) {
+	d.Config = line(d.Config)
+	return render("join.sh.tmpl", d, d.Config)
+}
 
 // RenderRegistered renders a worker's registration check.
 func RenderRegistered(d RegisteredData) (string, error) { return render("registered.sh.tmpl", d) }

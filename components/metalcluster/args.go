@@ -102,6 +102,13 @@ func (a MetalClusterArgs) validate() error {
 	if a.WorkerCount < 0 {
 		errs = append(errs, fmt.Errorf("WorkerCount %d: must not be negative", a.WorkerCount))
 	}
+	// The bootstrap runs after the devices exist: check its settings now, before anything is created.
+	if err := a.Kubernetes.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.APIAccess.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[string]bool{}
 	for i, b := range a.ElasticIPs {
 		switch {

@@ -7,14 +7,16 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/metalk8s/metalk8s/components/bootstrap"
 	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
 	"github.com/metalk8s/metalk8s/components/topology"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
 
-// A controller and two workers in Dallas with four public elastic IPs. Each node's BGP peers
-// arrive as a typed topology.Node; here a fake cloud answers instead of Equinix Metal.
+// A controller and two workers in Dallas with four public elastic IPs, bootstrapped with
+// Kubernetes 1.37.2 and an API server reachable from one address. Each node's BGP peers arrive as
+// a typed topology.Node; here a fake cloud answers instead of Equinix Metal.
 func ExampleNewMetalCluster() {
 	var mu sync.Mutex
 	var lines []string
@@ -23,6 +25,8 @@ func ExampleNewMetalCluster() {
 			OrganizationID: pulumi.String("00000000-0000-4000-8000-000000000000"),
 			Metro:          "da",
 			WorkerCount:    2,
+			Kubernetes:     bootstrap.KubernetesArgs{Version: "1.37.2"},
+			APIAccess:      bootstrap.APIAccess{AllowedCIDRs: []string{"198.51.100.7/32"}},
 			ElasticIPs: []metalcluster.ElasticIPArgs{
 				{Name: "public", Type: metal.IpBlockTypePublicIPv4, Quantity: 4},
 			},

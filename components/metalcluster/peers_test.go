@@ -73,7 +73,7 @@ func TestArgsValidation(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"Metro", "OrganizationID", "WorkerCount -1", "ElasticIPs[0].Type", "ElasticIPs[1].Name"} {
+	for _, want := range []string{"Metro", "OrganizationID", "WorkerCount -1", "ElasticIPs[0].Type", "ElasticIPs[1].Name", "Kubernetes.Version", "APIAccess"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error misses %s:\n%v", want, err)
 		}

@@ -46,19 +46,27 @@ wait_for() {
 }
 
 # update_file PATH MODE: write standard input to PATH (below the root) when it differs from what is
-# there. Succeeds when the file changed, fails when it was already up to date.
+# there. Succeeds when the file changed, fails when it was already up to date. Callers test its
+# status, which turns errexit off inside it: a file it cannot write exits the script.
 update_file() {
   local path="$root$1" mode=$2 tmp
-  mkdir -p "$(dirname "$path")"
-  tmp=$(mktemp "$path.XXXXXX")
-  cat >"$tmp"
-  chmod "$mode" "$tmp"
+  mkdir -p "$(dirname "$path")" || exit
+  tmp=$(mktemp "$path.XXXXXX") || exit
+  { cat >"$tmp" && chmod "$mode" "$tmp"; } || { rm -f "$tmp"; exit 1; }
   if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
     rm -f "$tmp"
     return 1
   fi
-  mv -f "$tmp" "$path"
+  mv -f "$tmp" "$path" || exit
   log "wrote $1"
+}
+
+# forget PATH: remove PATH (below the root) and exit the script, when applying the change
+# update_file just made to PATH failed: the next run writes PATH again and applies it again.
+forget() {
+  rm -f "$root$1"
+  log "failed to apply $1"
+  exit 1
 }
 
 # The kubelet refuses to start with swap on.
@@ -85,7 +93,7 @@ net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
 net.ipv4.ip_forward = 1
 SYSCTL
-  sysctl --system >/dev/null
+  sysctl --system >/dev/null || forget /etc/sysctl.d/90-metalk8s.conf
 fi
 
 # Package repositories: Docker's for containerd 2, pkgs.k8s.io (one repository per minor version).
@@ -148,7 +156,7 @@ version = 3
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   SystemdCgroup = true
 CONTAINERD
-  systemctl restart containerd
+  systemctl restart containerd || forget /etc/containerd/config.toml
 fi
 if ! systemctl is-enabled --quiet containerd; then
   systemctl enable --now containerd
@@ -161,6 +169,8 @@ if [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" 
   apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
   retry 5 apt-get install -y -q --allow-downgrades --allow-change-held-packages \
     "kubelet=$want" "kubeadm=$want" "kubectl=$want"
+fi
+if [ "$(apt-mark showhold kubelet kubeadm kubectl | wc -l)" -ne 3 ]; then
   apt-mark hold kubelet kubeadm kubectl >/dev/null
 fi
 if ! systemctl is-enabled --quiet kubelet; then
@@ -203,14 +213,14 @@ ExecStart=/usr/sbin/nft -f /etc/metalk8s/firewall.nft
 [Install]
 WantedBy=multi-user.target
 UNIT
-  systemctl daemon-reload
+  systemctl daemon-reload || forget /etc/systemd/system/metalk8s-firewall.service
   firewall_changed=1
+fi
+if [ "$firewall_changed" -eq 1 ]; then
+  nft -f "$root/etc/metalk8s/firewall.nft" || forget /etc/metalk8s/firewall.nft
 fi
 if ! systemctl is-enabled --quiet metalk8s-firewall; then
   systemctl enable metalk8s-firewall
-fi
-if [ "$firewall_changed" -eq 1 ]; then
-  nft -f "$root/etc/metalk8s/firewall.nft"
 fi
 
 # Helper scripts the delete actions of the remote steps call.
