@@ -33,6 +33,57 @@ type Cluster struct {
 	ElasticIPs []ElasticIPBlock `json:"elasticIps,omitempty"`
 	// SSH is the key the devices are reachable with.
 	SSH SSH `json:"ssh"`
+	// LoadBalancer says how LoadBalancer services get and announce their addresses.
+	LoadBalancer LoadBalancer `json:"loadBalancer"`
+	// Calico is the network plugin.
+	Calico Calico `json:"calico"`
+	// MetalLB assigns LoadBalancer addresses.
+	MetalLB MetalLB `json:"metallb"`
+	// Ingress is the optional example ingress, a LoadBalancer service.
+	Ingress Ingress `json:"ingress"`
+}
+
+// LoadBalancer holds the LoadBalancer pools and who announces them.
+type LoadBalancer struct {
+	// Mode is calico (Calico announces the ranges; default) or bird-local-peer (the guide's design:
+	// MetalLB speakers peer with the node's own BIRD on 127.0.0.1).
+	Mode string `json:"mode,omitempty"`
+	// Pools are the address pools services get addresses from.
+	Pools []Pool `json:"pools,omitempty"`
+}
+
+// Pool is one LoadBalancer address pool: an elastic IP block, or private CIDRs.
+type Pool struct {
+	// Name of the pool, what services ask for with the metallb.io/address-pool annotation.
+	Name string `json:"name"`
+	// ElasticIP names an elasticIps block whose addresses the pool hands out.
+	ElasticIP string `json:"elasticIp,omitempty"`
+	// CIDRs are private IPv4 ranges the pool hands out (e.g. a /25 of the project's private network).
+	CIDRs []string `json:"cidrs,omitempty"`
+	// AutoAssign lets services without the annotation get addresses from this pool. Default true.
+	AutoAssign *bool `json:"autoAssign,omitempty"`
+}
+
+// Calico is the network plugin's settings.
+type Calico struct {
+	// Version of Calico (tigera-operator chart). Default calicobgp.DefaultVersion.
+	Version string `json:"version,omitempty"`
+}
+
+// MetalLB is the LoadBalancer address allocator's settings.
+type MetalLB struct {
+	// Version of the MetalLB chart. Default metallbpools.DefaultVersion.
+	Version string `json:"version,omitempty"`
+	// ASN of the speakers in mode bird-local-peer. Default 65480.
+	ASN *int64 `json:"asn,omitempty"`
+}
+
+// Ingress is the example ingress controller (Traefik) exposed as a LoadBalancer service.
+type Ingress struct {
+	// Enabled installs it. Default false.
+	Enabled bool `json:"enabled,omitempty"`
+	// Pool the service takes its address from (required when enabled).
+	Pool string `json:"pool,omitempty"`
 }
 
 // Project selects or creates the Metal project.

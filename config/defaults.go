@@ -2,7 +2,10 @@ package config
 
 import (
 	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/components/calicobgp"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
+	"github.com/metalk8s/metalk8s/components/metallbpools"
+	"github.com/metalk8s/metalk8s/components/topology"
 )
 
 // Defaults of the stack configuration. They reproduce the guide's terraform.tfvars.sample with
@@ -20,6 +23,10 @@ const (
 	DefaultServiceCIDR       = bootstrap.DefaultServiceCIDR
 	DefaultDNSDomain         = bootstrap.DefaultDNSDomain
 	DefaultLocalASN          = int64(metalcluster.DefaultLocalASN)
+	DefaultLoadBalancerMode  = string(topology.ModeCalico)
+	DefaultCalicoVersion     = calicobgp.DefaultVersion
+	DefaultMetalLBVersion    = metallbpools.DefaultVersion
+	DefaultMetalLBASN        = int64(topology.DefaultMetalLBASN)
 )
 
 // ApplyDefaults fills every empty field with its documented default.
@@ -47,6 +54,19 @@ func (c *Cluster) ApplyDefaults() {
 	if c.BGP.ASN == nil {
 		asn := DefaultLocalASN
 		c.BGP.ASN = &asn
+	}
+	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
+	for i := range c.LoadBalancer.Pools {
+		if c.LoadBalancer.Pools[i].AutoAssign == nil {
+			yes := true
+			c.LoadBalancer.Pools[i].AutoAssign = &yes
+		}
+	}
+	setString(&c.Calico.Version, DefaultCalicoVersion)
+	setString(&c.MetalLB.Version, DefaultMetalLBVersion)
+	if c.MetalLB.ASN == nil {
+		asn := DefaultMetalLBASN
+		c.MetalLB.ASN = &asn
 	}
 }
 

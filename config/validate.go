@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/metalk8s/metalk8s/components/topology"
 )
 
 // Limits and fixed facts the validation enforces.
@@ -59,6 +61,7 @@ func (c *Cluster) Validate() Errors {
 	c.validateBGP(&v)
 	c.validateElasticIPs(&v)
 	c.validateSSH(&v)
+	c.validateLoadBalancer(&v)
 	return v.errs
 }
 
@@ -183,6 +186,14 @@ func (c *Cluster) validateBGP(v *collector) {
 	case asn == TorASN:
 		v.add("bgp.asn", asn, "is the top-of-rack routers' ASN; the nodes need their own")
 	}
+	switch m := *c.MetalLB.ASN; {
+	case !privateASN(m):
+		v.add("metallb.asn", m, "must be a private ASN: 64512-65534 or 4200000000-4294967294")
+	case m == TorASN:
+		v.add("metallb.asn", m, "is the top-of-rack routers' ASN")
+	case m == asn:
+		v.add("metallb.asn", m, "equals bgp.asn: the speakers' session with the node's BIRD must be eBGP")
+	}
 	if p := c.BGP.MD5Password; p != "" && (len(p) > maxMD5Length || !printableASCII(p)) {
 		v.add("bgp.md5Password", redacted, "must be 1 to %d printable ASCII characters without spaces", maxMD5Length)
 	}
@@ -256,4 +267,86 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+var (
+	calicoVersionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
+	metallbVersionPattern = regexp.MustCompile(`^0\.\d+\.\d+$`)
+)
+
+func (c *Cluster) validateLoadBalancer(v *collector) {
+	lb := c.LoadBalancer
+	if lb.Mode != string(topology.ModeCalico) && lb.Mode != string(topology.ModeBirdLocalPeer) {
+		v.add("loadBalancer.mode", lb.Mode, "must be %s (Calico announces the ranges) or %s (MetalLB speakers peer with the node's BIRD)", topology.ModeCalico, topology.ModeBirdLocalPeer)
+	}
+	if !calicoVersionPattern.MatchString(c.Calico.Version) {
+		v.add("calico.version", c.Calico.Version, "must be a Calico release 3.MINOR.PATCH such as %s", DefaultCalicoVersion)
+	} else if c.Calico.Version == "3.32.0" {
+		v.add("calico.version", c.Calico.Version, "lacks the operator RBAC LoadBalancer IPAM needs; use 3.32.1 or %s", DefaultCalicoVersion)
+	}
+	if !metallbVersionPattern.MatchString(c.MetalLB.Version) {
+		v.add("metallb.version", c.MetalLB.Version, "must be a MetalLB release 0.MINOR.PATCH such as %s", DefaultMetalLBVersion)
+	}
+	blocks := map[string]bool{}
+	for _, b := range c.ElasticIPs {
+		blocks[b.Name] = true
+	}
+	// Ranges that pool addresses must not overlap: each other, the pod and the service network.
+	type taken struct {
+		key    string
+		prefix netip.Prefix
+	}
+	var ranges []taken
+	for _, k := range []struct{ key, cidr string }{{"kubernetes.podCidr", c.Kubernetes.PodCIDR}, {"kubernetes.serviceCidr", c.Kubernetes.ServiceCIDR}} {
+		if p, err := netip.ParsePrefix(k.cidr); err == nil {
+			ranges = append(ranges, taken{k.key, p.Masked()})
+		}
+	}
+	names := map[string]bool{}
+	usedBlocks := map[string]string{}
+	for i, p := range lb.Pools {
+		at := fmt.Sprintf("loadBalancer.pools[%d]", i)
+		switch {
+		case !namePattern.MatchString(p.Name):
+			v.add(at+".name", p.Name, "must be 1 to 40 lower-case letters, digits or '-', starting and ending with a letter or digit")
+		case names[p.Name]:
+			v.add(at+".name", p.Name, "is used by another pool")
+		}
+		names[p.Name] = true
+		switch {
+		case p.ElasticIP != "" && len(p.CIDRs) > 0:
+			v.add(at, nil, "set elasticIp or cidrs, not both")
+		case p.ElasticIP == "" && len(p.CIDRs) == 0:
+			v.add(at, nil, "set elasticIp (a block of elasticIps) or cidrs (private ranges)")
+		case p.ElasticIP != "" && !blocks[p.ElasticIP]:
+			v.add(at+".elasticIp", p.ElasticIP, "names no block of elasticIps")
+		case p.ElasticIP != "" && usedBlocks[p.ElasticIP] != "":
+			v.add(at+".elasticIp", p.ElasticIP, "is already the pool %s", usedBlocks[p.ElasticIP])
+		}
+		if p.ElasticIP != "" {
+			usedBlocks[p.ElasticIP] = p.Name
+		}
+		for j, cidr := range p.CIDRs {
+			key := fmt.Sprintf("%s.cidrs[%d]", at, j)
+			prefix, ok := parseCIDR(v, key, cidr)
+			if !ok {
+				continue
+			}
+			for _, r := range ranges {
+				if prefix.Overlaps(r.prefix) {
+					v.add(key, cidr, "overlaps %s %s", r.key, r.prefix)
+				}
+			}
+			ranges = append(ranges, taken{key, prefix})
+		}
+	}
+	if c.Ingress.Enabled {
+		if c.Ingress.Pool == "" {
+			v.add("ingress.pool", nil, "required when ingress.enabled: the pool the ingress service takes its address from")
+		} else if !names[c.Ingress.Pool] {
+			v.add("ingress.pool", c.Ingress.Pool, "names no pool of loadBalancer.pools")
+		}
+	} else if c.Ingress.Pool != "" && !names[c.Ingress.Pool] {
+		v.add("ingress.pool", c.Ingress.Pool, "names no pool of loadBalancer.pools")
+	}
 }

@@ -10,3 +10,9 @@ import "embed"
 //
 //go:embed bootstrap
 var Bootstrap embed.FS
+
+// Calico holds the scripts the Calico component runs on the controller (text/template; they
+// include the "lib" template of Bootstrap).
+//
+//go:embed calico
+var Calico embed.FS

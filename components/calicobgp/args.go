@@ -1,0 +1,136 @@
+package calicobgp
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/metalk8s/metalk8s/components/topology"
+)
+
+// Defaults applied to empty Args fields.
+const (
+	// DefaultVersion is the Calico release installed with the tigera-operator chart. 3.31 is the
+	// last line whose chart carries its CRDs and whose BIRD template has the per-peer line the
+	// passive rule is anchored on; 3.32.0 lacks RBAC that LoadBalancer IPAM needs.
+	DefaultVersion = "3.31.7"
+	// DefaultLocalASN is the nodes' ASN.
+	DefaultLocalASN = 65000
+	// DefaultReadyTimeoutSeconds bounds each wait for Calico.
+	DefaultReadyTimeoutSeconds = 900
+	// ChartRepository serves the tigera-operator chart.
+	ChartRepository = "https://docs.tigera.io/calico/charts"
+	// OperatorNamespace is where the operator runs and reads the bird-templates ConfigMap.
+	OperatorNamespace = "tigera-operator"
+	// CalicoNamespace is where the operator runs calico-node.
+	CalicoNamespace = "calico-system"
+)
+
+// Shell runs a script with cluster-admin rights on a machine of the cluster (the controller) and
+// returns its standard output. bootstrap.Bootstrap implements it. Calico needs it to wait for its
+// aggregated API and to read the BIRD template of the running version.
+type Shell interface {
+	RunScript(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error)
+}
+
+// Node is one node to peer with its routers.
+type Node struct {
+	// Name is the Kubernetes node name (plain: it names resources).
+	Name string
+	// Info carries the node's private gateway and BGP peers.
+	Info topology.NodeOutput
+}
+
+// CalicoBGPArgs configure CalicoBGP.
+type CalicoBGPArgs struct {
+	// Provider is the Kubernetes provider of the cluster (required).
+	Provider *kubernetes.Provider
+	// Shell runs the waits and reads on the controller (required).
+	Shell Shell
+	// Version of Calico. Default DefaultVersion.
+	Version string
+	// PodCIDR is the pod network (required).
+	PodCIDR string
+	// LocalASN is the nodes' ASN, the project's local ASN. Default DefaultLocalASN.
+	LocalASN int
+	// Nodes are every node of the cluster with its top-of-rack peers.
+	Nodes []Node
+	// Mode says who announces LoadBalancer addresses. Default topology.ModeCalico.
+	Mode topology.LoadBalancerMode
+	// Pools are the LoadBalancer address pools: announced by Calico (ModeCalico) or let through
+	// Calico's export filter (ModeBirdLocalPeer).
+	Pools []topology.LoadBalancerPool
+	// MD5Password protects the sessions with the routers; optional, kept in a Secret.
+	MD5Password pulumi.StringInput
+	// MetalLBASN is the speakers' ASN in ModeBirdLocalPeer. Default topology.DefaultMetalLBASN.
+	MetalLBASN int
+	// DependsOn are resources Calico's installation waits for.
+	DependsOn []pulumi.Resource
+}
+
+var (
+	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	versionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
+)
+
+func (a CalicoBGPArgs) withDefaults() CalicoBGPArgs {
+	if a.Version == "" {
+		a.Version = DefaultVersion
+	}
+	if a.LocalASN == 0 {
+		a.LocalASN = DefaultLocalASN
+	}
+	if a.Mode == "" {
+		a.Mode = topology.ModeCalico
+	}
+	if a.MetalLBASN == 0 {
+		a.MetalLBASN = topology.DefaultMetalLBASN
+	}
+	return a
+}
+
+// validate reports every problem of defaulted args at once.
+func (a CalicoBGPArgs) validate() error {
+	var errs []error
+	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
+	if a.Provider == nil {
+		add("Provider is required")
+	}
+	if a.Shell == nil {
+		add("Shell is required")
+	}
+	if !versionPattern.MatchString(a.Version) {
+		add("Version %q: must be a Calico release 3.MINOR.PATCH", a.Version)
+	}
+	if a.PodCIDR == "" {
+		add("PodCIDR is required")
+	}
+	if !slices.Contains(topology.Modes, a.Mode) {
+		add("Mode %q: must be %q or %q", a.Mode, topology.ModeCalico, topology.ModeBirdLocalPeer)
+	}
+	if a.LocalASN == a.MetalLBASN {
+		add("LocalASN and MetalLBASN are both %d: the 127.0.0.1 session must be eBGP", a.LocalASN)
+	}
+	seen := map[string]bool{}
+	for i, n := range a.Nodes {
+		if !nodeNamePattern.MatchString(n.Name) || seen[n.Name] {
+			add("Nodes[%d].Name %q: must be a unique node name", i, n.Name)
+		}
+		seen[n.Name] = true
+	}
+	pools := map[string]bool{}
+	for i, p := range a.Pools {
+		if p.Name == "" || pools[p.Name] {
+			add("Pools[%d].Name %q: must be set and unique", i, p.Name)
+		}
+		pools[p.Name] = true
+		if len(p.CIDRs) == 0 {
+			add("Pools[%d] (%s): no CIDRs", i, p.Name)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,243 @@
+package calicobgp
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/metalk8s/metalk8s/components/topology"
+)
+
+// TypeToken is CalicoBGP's resource type; it is part of every user's resource URNs.
+const TypeToken = "metalk8s:calico:CalicoBGP"
+
+// CalicoBGP is Calico networking with the node-to-node mesh, every node peering with its
+// top-of-rack routers, and the LoadBalancer ranges announced or let through.
+type CalicoBGP struct {
+	pulumi.ResourceState
+
+	// Release is the tigera-operator chart.
+	Release *helmv3.Release
+	// Ready is the step that waited for the projectcalico.org/v3 API and calico-node.
+	Ready pulumi.Resource
+	// Peers are each node's top-of-rack BGPPeers, by node name.
+	Peers map[string]*yamlv2.ConfigGroup
+	// LoadBalancerCIDRs are every LoadBalancer range: announced by Calico in ModeCalico, let
+	// through Calico's export filter (disabled IPPools) in ModeBirdLocalPeer.
+	LoadBalancerCIDRs pulumi.StringArrayOutput `pulumi:"loadBalancerCidrs"`
+	// Announced are the ranges Calico itself announces (ModeCalico), empty otherwise.
+	Announced pulumi.StringArrayOutput `pulumi:"announced"`
+}
+
+// NewCalicoBGP installs Calico and its BGP objects.
+func NewCalicoBGP(ctx *pulumi.Context, name string, args *CalicoBGPArgs, opts ...pulumi.ResourceOption) (*CalicoBGP, error) {
+	if args == nil {
+		return nil, fmt.Errorf("calicobgp %q: args are required", name)
+	}
+	a := args.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("calicobgp %q: %w", name, err)
+	}
+	c := &CalicoBGP{Peers: map[string]*yamlv2.ConfigGroup{}}
+	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, name: name, args: a, c: c,
+		opts: []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}}
+	if err := b.build(); err != nil {
+		return nil, fmt.Errorf("calicobgp %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"loadBalancerCidrs": c.LoadBalancerCIDRs, "announced": c.Announced,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type builder struct {
+	ctx  *pulumi.Context
+	name string
+	args CalicoBGPArgs
+	c    *CalicoBGP
+	opts []pulumi.ResourceOption
+}
+
+// with returns the builder's options plus a dependency on deps.
+func (b *builder) with(deps ...pulumi.Resource) []pulumi.ResourceOption {
+	return append(append([]pulumi.ResourceOption{}, b.opts...), pulumi.DependsOn(deps))
+}
+
+func (b *builder) build() error {
+	a, c := b.args, b.c
+	vals, err := values(a.PodCIDR)
+	if err != nil {
+		return err
+	}
+	c.Release, err = helmv3.NewRelease(b.ctx, b.name+"-calico", &helmv3.ReleaseArgs{
+		Chart:           pulumi.String("tigera-operator"),
+		Version:         pulumi.String("v" + a.Version),
+		RepositoryOpts:  &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepository)},
+		Namespace:       pulumi.String(OperatorNamespace),
+		CreateNamespace: pulumi.Bool(true),
+		Values:          pulumi.ToMap(vals),
+	}, b.with(a.DependsOn...)...)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	ready, err := RenderReady(ReadyData{TimeoutSeconds: DefaultReadyTimeoutSeconds})
+	if err != nil {
+		return err
+	}
+	_, c.Ready, err = a.Shell.RunScript(b.ctx, b.name+"-calico-ready", pulumi.String(ready), b.with(c.Release)...)
+	if err != nil {
+		return fmt.Errorf("readiness wait: %w", err)
+	}
+
+	peerDeps := []pulumi.Resource{c.Ready}
+	if a.MD5Password != nil {
+		secret, err := b.md5Secret()
+		if err != nil {
+			return fmt.Errorf("MD5 secret: %w", err)
+		}
+		peerDeps = append(peerDeps, secret...)
+	}
+
+	c.LoadBalancerCIDRs = allCIDRs(a.Pools)
+	c.Announced = pulumi.ToStringArray(nil).ToStringArrayOutput()
+	if a.Mode == topology.ModeCalico {
+		c.Announced = c.LoadBalancerCIDRs
+	}
+	config := c.Announced.ApplyT(func(announce []string) ([]any, error) {
+		return objects([]any{BGPConfiguration(a.LocalASN, announce)})
+	}).(pulumi.ArrayOutput)
+	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-configuration", &yamlv2.ConfigGroupArgs{Objs: config}, b.with(c.Ready)...); err != nil {
+		return fmt.Errorf("BGPConfiguration: %w", err)
+	}
+
+	for _, n := range a.Nodes {
+		peers := n.Info.ApplyT(func(node topology.Node) ([]any, error) {
+			return objects(TorPeers(node, a.MD5Password != nil))
+		}).(pulumi.ArrayOutput)
+		cg, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-"+n.Name+"-bgp-peers", &yamlv2.ConfigGroupArgs{Objs: peers}, b.with(peerDeps...)...)
+		if err != nil {
+			return fmt.Errorf("%s: BGP peers: %w", n.Name, err)
+		}
+		c.Peers[n.Name] = cg
+	}
+	if a.Mode == topology.ModeBirdLocalPeer {
+		return b.localPeer()
+	}
+	return nil
+}
+
+// md5Secret keeps the routers' password in a Secret calico-node may read, and nowhere else.
+func (b *builder) md5Secret() ([]pulumi.Resource, error) {
+	a, c := b.args, b.c
+	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(md5SecretName), Namespace: pulumi.String(CalicoNamespace)}
+	secret, err := corev1.NewSecret(b.ctx, b.name+"-bgp-password", &corev1.SecretArgs{
+		Metadata:   meta,
+		StringData: pulumi.StringMap{md5SecretKey: pulumi.ToSecret(a.MD5Password).(pulumi.StringOutput)},
+	}, b.with(c.Ready)...)
+	if err != nil {
+		return nil, err
+	}
+	role, err := rbacv1.NewRole(b.ctx, b.name+"-bgp-password", &rbacv1.RoleArgs{
+		Metadata: meta,
+		Rules: rbacv1.PolicyRuleArray{&rbacv1.PolicyRuleArgs{
+			ApiGroups:     pulumi.ToStringArray([]string{""}),
+			Resources:     pulumi.ToStringArray([]string{"secrets"}),
+			ResourceNames: pulumi.ToStringArray([]string{md5SecretName}),
+			Verbs:         pulumi.ToStringArray([]string{"get", "list", "watch"}),
+		}},
+	}, b.with(c.Ready)...)
+	if err != nil {
+		return nil, err
+	}
+	binding, err := rbacv1.NewRoleBinding(b.ctx, b.name+"-bgp-password", &rbacv1.RoleBindingArgs{
+		Metadata: meta,
+		RoleRef: &rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(md5SecretName),
+		},
+		Subjects: rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+			Kind: pulumi.String("ServiceAccount"), Name: pulumi.String("calico-node"), Namespace: pulumi.String(CalicoNamespace),
+		}},
+	}, b.with(role)...)
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{secret, role, binding}, nil
+}
+
+// localPeer sets up the guide's design: BIRD passive towards 127.0.0.1 (its template edited as
+// shipped by the running version), the speakers' peer, and disabled pools over the ranges.
+func (b *builder) localPeer() error {
+	a, c := b.args, b.c
+	read, err := RenderBirdTemplate(BirdTemplateData{Version: a.Version, Namespace: CalicoNamespace})
+	if err != nil {
+		return err
+	}
+	stock, readStep, err := a.Shell.RunScript(b.ctx, b.name+"-bird-template", pulumi.String(read), b.with(c.Ready)...)
+	if err != nil {
+		return fmt.Errorf("BIRD template read: %w", err)
+	}
+	patched := stock.ApplyT(InsertPassiveLoopback).(pulumi.StringOutput)
+	cm, err := corev1.NewConfigMap(b.ctx, b.name+"-bird-templates", &corev1.ConfigMapArgs{
+		// The operator mounts every key of this ConfigMap over calico-node's confd templates.
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("bird-templates"), Namespace: pulumi.String(OperatorNamespace)},
+		Data:     pulumi.StringMap{"bird.cfg.template": patched},
+	}, b.with(readStep)...)
+	if err != nil {
+		return fmt.Errorf("bird-templates: %w", err)
+	}
+	loop, err := objects([]any{LoopbackPeer(a.MetalLBASN)})
+	if err != nil {
+		return err
+	}
+	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-metallb-peer", &yamlv2.ConfigGroupArgs{Objs: pulumi.ToArray(loop)}, b.with(cm)...); err != nil {
+		return fmt.Errorf("127.0.0.1 peer: %w", err)
+	}
+	pools := poolCIDRs(a.Pools).ApplyT(func(named [][2]string) ([]any, error) {
+		var ps []any
+		for _, nc := range named {
+			ps = append(ps, LoadBalancerIPPool(nc[0], nc[1]))
+		}
+		return objects(ps)
+	}).(pulumi.ArrayOutput)
+	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-loadbalancer-ippools", &yamlv2.ConfigGroupArgs{Objs: pools}, b.with(c.Ready)...); err != nil {
+		return fmt.Errorf("LoadBalancer IPPools: %w", err)
+	}
+	return nil
+}
+
+// allCIDRs lists every pool's CIDRs.
+func allCIDRs(pools []topology.LoadBalancerPool) pulumi.StringArrayOutput {
+	var all pulumi.StringArray
+	for _, p := range pools {
+		all = append(all, p.CIDRs...)
+	}
+	return all.ToStringArrayOutput()
+}
+
+// poolCIDRs names each CIDR after its pool: metalk8s-lb-<pool>-<n>.
+func poolCIDRs(pools []topology.LoadBalancerPool) pulumi.Output {
+	var named pulumi.Array
+	for _, p := range pools {
+		for i, cidr := range p.CIDRs {
+			name := fmt.Sprintf("metalk8s-lb-%s-%d", p.Name, i)
+			named = append(named, cidr.ToStringOutput().ApplyT(func(s string) [2]string { return [2]string{name, s} }))
+		}
+	}
+	return named.ToArrayOutput().ApplyT(func(vs []any) [][2]string {
+		out := make([][2]string, len(vs))
+		for i, v := range vs {
+			out[i] = v.([2]string)
+		}
+		return out
+	})
+}

@@ -1,0 +1,122 @@
+package calicobgp
+
+import (
+	"encoding/json"
+	"fmt"
+
+	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
+	"github.com/projectcalico/api/pkg/lib/numorstring"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/metalk8s/metalk8s/components/topology"
+)
+
+// The Calico objects are built from the upstream projectcalico.org/v3 Go types, then handed to
+// pulumi-kubernetes as plain objects.
+const apiVersion = "projectcalico.org/v3"
+
+// md5Secret names the Secret (in CalicoNamespace) and key holding the routers' MD5 password.
+const (
+	md5SecretName = "metalk8s-bgp-password"
+	md5SecretKey  = "password"
+)
+
+// BGPConfiguration is the cluster-wide BGP configuration: the nodes' ASN, the node-to-node mesh
+// and, when Calico announces them, the LoadBalancer ranges.
+func BGPConfiguration(asn int, announce []string) apiv3.BGPConfiguration {
+	mesh := true
+	as := numorstring.ASNumber(asn)
+	c := apiv3.BGPConfiguration{Spec: apiv3.BGPConfigurationSpec{
+		LogSeverityScreen:     "Info",
+		NodeToNodeMeshEnabled: &mesh,
+		ASNumber:              &as,
+	}}
+	c.APIVersion, c.Kind, c.Name = apiVersion, "BGPConfiguration", "default"
+	for _, cidr := range announce {
+		c.Spec.ServiceLoadBalancerIPs = append(c.Spec.ServiceLoadBalancerIPs, apiv3.ServiceLoadBalancerIPBlock{CIDR: cidr})
+	}
+	return c
+}
+
+// TorPeerName names a node's n-th (from 1) top-of-rack peer.
+func TorPeerName(node string, n int) string { return fmt.Sprintf("%s-tor-%d", node, n) }
+
+// TorPeers are one BGPPeer per top-of-rack address of a node: one at older sites (the private
+// gateway), two at newer ones (169.254.255.1 and .2). Sessions come from the node's own address;
+// multihop peers (the link-local ones) are reached through the private gateway.
+func TorPeers(n topology.Node, withPassword bool) []apiv3.BGPPeer {
+	var peers []apiv3.BGPPeer
+	for _, group := range n.BGPPeers {
+		for _, ip := range group.PeerIPs {
+			p := apiv3.BGPPeer{Spec: apiv3.BGPPeerSpec{
+				Node:          n.Name,
+				PeerIP:        ip,
+				ASNumber:      numorstring.ASNumber(group.PeerASN),
+				SourceAddress: apiv3.SourceAddressUseNodeIP,
+			}}
+			p.APIVersion, p.Kind, p.Name = apiVersion, "BGPPeer", TorPeerName(n.Name, len(peers)+1)
+			if group.Multihop {
+				p.Spec.ReachableBy = n.PrivateGateway
+			}
+			if withPassword {
+				p.Spec.Password = &apiv3.BGPPassword{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: md5SecretName},
+					Key:                  md5SecretKey,
+				}}
+			}
+			peers = append(peers, p)
+		}
+	}
+	return peers
+}
+
+// LoopbackPeer is the passive session with the node's MetalLB speaker on 127.0.0.1, only on the
+// nodes labelled to run one: a node without a speaker would otherwise wait for it forever and
+// keep calico-node unready (the guide's controller).
+func LoopbackPeer(metallbASN int) apiv3.BGPPeer {
+	p := apiv3.BGPPeer{Spec: apiv3.BGPPeerSpec{
+		NodeSelector: fmt.Sprintf("%s == '%s'", topology.SpeakerLabel, topology.SpeakerLabelValue),
+		PeerIP:       LoopbackPeerIP,
+		ASNumber:     numorstring.ASNumber(metallbASN),
+	}}
+	p.APIVersion, p.Kind, p.Name = apiVersion, "BGPPeer", "metallb-speaker"
+	return p
+}
+
+// LoadBalancerIPPool is a disabled pool over a LoadBalancer range: Calico assigns nothing from
+// it, but its export filter then lets the speakers' routes for the range through to the routers.
+func LoadBalancerIPPool(name, cidr string) apiv3.IPPool {
+	p := apiv3.IPPool{Spec: apiv3.IPPoolSpec{CIDR: cidr, Disabled: true}}
+	p.APIVersion, p.Kind, p.Name = apiVersion, "IPPool", name
+	return p
+}
+
+// object turns a typed object into the plain map pulumi-kubernetes takes, without the zero
+// creationTimestamp the metadata type always writes.
+func object(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return m, nil
+}
+
+// objects turns typed objects into plain maps.
+func objects[T any](vs []T) ([]any, error) {
+	out := make([]any, 0, len(vs))
+	for _, v := range vs {
+		m, err := object(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,103 @@
+package calicobgp
+
+import (
+	"bytes"
+	"encoding/json"
+	"text/template"
+
+	"github.com/metalk8s/metalk8s/manifests"
+)
+
+// chartValues are the tigera-operator chart values metalk8s sets: the Installation spec under
+// installation, and the Calico API server.
+type chartValues struct {
+	Installation installation `json:"installation"`
+	APIServer    enabled      `json:"apiServer"`
+}
+
+type enabled struct {
+	Enabled bool `json:"enabled"`
+}
+
+// installation is the part of the operator's Installation spec metalk8s sets.
+type installation struct {
+	Enabled       bool          `json:"enabled"`
+	CalicoNetwork calicoNetwork `json:"calicoNetwork"`
+}
+
+type calicoNetwork struct {
+	BGP                        string       `json:"bgp"`
+	IPPools                    []podIPPool  `json:"ipPools"`
+	NodeAddressAutodetectionV4 autodetectV4 `json:"nodeAddressAutodetectionV4"`
+}
+
+// podIPPool is the pod network pool: IPIP between nodes, NAT to the outside, and never exported
+// to the top-of-rack routers (they only learn LoadBalancer addresses).
+type podIPPool struct {
+	Name             string `json:"name"`
+	CIDR             string `json:"cidr"`
+	Encapsulation    string `json:"encapsulation"`
+	NATOutgoing      string `json:"natOutgoing"`
+	NodeSelector     string `json:"nodeSelector"`
+	DisableBGPExport bool   `json:"disableBGPExport"`
+}
+
+// autodetectV4 takes each node's address from its Kubernetes InternalIP: the kubelet's node-ip,
+// the private address.
+type autodetectV4 struct {
+	Kubernetes string `json:"kubernetes"`
+}
+
+// values are the chart values for a pod network.
+func values(podCIDR string) (map[string]any, error) {
+	v := chartValues{
+		Installation: installation{Enabled: true, CalicoNetwork: calicoNetwork{
+			BGP: "Enabled",
+			IPPools: []podIPPool{{
+				Name: "default-ipv4-ippool", CIDR: podCIDR, Encapsulation: "IPIP",
+				NATOutgoing: "Enabled", NodeSelector: "all()", DisableBGPExport: true,
+			}},
+			NodeAddressAutodetectionV4: autodetectV4{Kubernetes: "NodeInternalIP"},
+		}},
+		APIServer: enabled{Enabled: true},
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
+
+// scripts are the controller scripts, with the shared "lib" template of the bootstrap scripts.
+var scripts = template.Must(template.Must(template.New("calico").Option("missingkey=error").
+	ParseFS(manifests.Bootstrap, "bootstrap/lib.sh.tmpl")).
+	ParseFS(manifests.Calico, "calico/*.tmpl"))
+
+// ReadyData is what the readiness wait is rendered from.
+type ReadyData struct {
+	// TimeoutSeconds bounds each wait.
+	TimeoutSeconds int
+}
+
+// BirdTemplateData is what the template read is rendered from.
+type BirdTemplateData struct {
+	// Version is the Calico version running: a new version re-runs the read.
+	Version string
+	// Namespace is calico-node's namespace.
+	Namespace string
+}
+
+// RenderReady renders the wait for Calico's API and calico-node.
+func RenderReady(d ReadyData) (string, error) { return renderScript("ready.sh.tmpl", d) }
+
+// RenderBirdTemplate renders the read of the running BIRD template.
+func RenderBirdTemplate(d BirdTemplateData) (string, error) {
+	return renderScript("bird-template.sh.tmpl", d)
+}
+
+func renderScript(name string, d any) (string, error) {
+	var b bytes.Buffer
+	err := scripts.ExecuteTemplate(&b, name, d)
+	return b.String(), err
+}
