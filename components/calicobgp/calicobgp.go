@@ -10,6 +10,7 @@ import (
 	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/metalk8s/metalk8s/components/internal/kobj"
 	"github.com/metalk8s/metalk8s/components/topology"
 )
 
@@ -114,7 +115,7 @@ func (b *builder) build() error {
 		c.Announced = c.LoadBalancerCIDRs
 	}
 	config := c.Announced.ApplyT(func(announce []string) ([]any, error) {
-		return objects([]any{BGPConfiguration(a.LocalASN, announce)})
+		return kobj.Objects([]any{BGPConfiguration(a.LocalASN, announce)})
 	}).(pulumi.ArrayOutput)
 	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-configuration", &yamlv2.ConfigGroupArgs{Objs: config}, b.with(c.Ready)...); err != nil {
 		return fmt.Errorf("BGPConfiguration: %w", err)
@@ -122,7 +123,7 @@ func (b *builder) build() error {
 
 	for _, n := range a.Nodes {
 		peers := n.Info.ApplyT(func(node topology.Node) ([]any, error) {
-			return objects(TorPeers(node, a.MD5Password != nil))
+			return kobj.Objects(TorPeers(node, a.MD5Password != nil))
 		}).(pulumi.ArrayOutput)
 		cg, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-"+n.Name+"-bgp-peers", &yamlv2.ConfigGroupArgs{Objs: peers}, b.with(peerDeps...)...)
 		if err != nil {
@@ -195,7 +196,7 @@ func (b *builder) localPeer() error {
 	if err != nil {
 		return fmt.Errorf("bird-templates: %w", err)
 	}
-	loop, err := objects([]any{LoopbackPeer(a.MetalLBASN)})
+	loop, err := kobj.Objects([]any{LoopbackPeer(a.MetalLBASN)})
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func (b *builder) localPeer() error {
 		for _, nc := range named {
 			ps = append(ps, LoadBalancerIPPool(nc[0], nc[1]))
 		}
-		return objects(ps)
+		return kobj.Objects(ps)
 	}).(pulumi.ArrayOutput)
 	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-loadbalancer-ippools", &yamlv2.ConfigGroupArgs{Objs: pools}, b.with(c.Ready)...); err != nil {
 		return fmt.Errorf("LoadBalancer IPPools: %w", err)

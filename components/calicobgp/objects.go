@@ -1,7 +1,6 @@
 package calicobgp
 
 import (
-	"encoding/json"
 	"fmt"
 
 	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
@@ -89,34 +88,4 @@ func LoadBalancerIPPool(name, cidr string) apiv3.IPPool {
 	p := apiv3.IPPool{Spec: apiv3.IPPoolSpec{CIDR: cidr, Disabled: true}}
 	p.APIVersion, p.Kind, p.Name = apiVersion, "IPPool", name
 	return p
-}
-
-// object turns a typed object into the plain map pulumi-kubernetes takes, without the zero
-// creationTimestamp the metadata type always writes.
-func object(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	if md, ok := m["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
-	return m, nil
-}
-
-// objects turns typed objects into plain maps.
-func objects[T any](vs []T) ([]any, error) {
-	out := make([]any, 0, len(vs))
-	for _, v := range vs {
-		m, err := object(v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
 }
