@@ -9,8 +9,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/components/calicobgp"
 	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
+	"github.com/metalk8s/metalk8s/components/metallbpools"
+	"github.com/metalk8s/metalk8s/components/topology"
 	"github.com/metalk8s/metalk8s/config"
 )
 
@@ -19,8 +22,16 @@ const ClusterName = "metalk8s"
 
 // Outputs are the composed components, whose outputs the stack exports.
 type Outputs struct {
-	// Cluster is the Metal layer.
+	// Cluster is the Metal layer and the kubeadm bootstrap.
 	Cluster *metalcluster.MetalCluster
+	// Calico is the network plugin with its BGP peerings.
+	Calico *calicobgp.CalicoBGP
+	// MetalLB assigns LoadBalancer addresses from the pools.
+	MetalLB *metallbpools.MetalLBPools
+	// Mode says who announces LoadBalancer addresses.
+	Mode topology.LoadBalancerMode
+	// IngressEnabled says whether the example ingress exists.
+	IngressEnabled bool
 }
 
 // Run is the Pulumi program: configuration, validation, then the components. An invalid
@@ -50,13 +61,80 @@ func Program(ctx *pulumi.Context) (*Outputs, error) {
 	return out, nil
 }
 
-// Deploy registers the components for a parsed configuration.
+// Deploy registers the components for a parsed configuration: MetalCluster, then CalicoBGP on
+// its nodes and peers, then MetalLBPools once Calico is ready. The LoadBalancer pools are built
+// once and handed to both Kubernetes components.
 func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	cluster, err := metalcluster.NewMetalCluster(ctx, ClusterName, ClusterArgs(cfg))
 	if err != nil {
 		return nil, err
 	}
-	return &Outputs{Cluster: cluster}, nil
+	pools := Pools(cfg, cluster)
+	mode := topology.LoadBalancerMode(cfg.LoadBalancer.Mode)
+	nodes := make([]calicobgp.Node, len(cluster.Nodes))
+	for i, n := range cluster.Nodes {
+		nodes[i] = calicobgp.Node{Name: n.Hostname, Info: n.Info}
+	}
+	calicoArgs := &calicobgp.CalicoBGPArgs{
+		Provider:   cluster.Provider,
+		Shell:      cluster.Bootstrap,
+		Version:    cfg.Calico.Version,
+		PodCIDR:    cfg.Kubernetes.PodCIDR,
+		LocalASN:   cluster.LocalASN,
+		Nodes:      nodes,
+		Mode:       mode,
+		Pools:      pools,
+		MetalLBASN: int(*cfg.MetalLB.ASN),
+	}
+	if cfg.BGP.MD5Password != "" {
+		calicoArgs.MD5Password = secret(cfg.BGP.MD5Password)
+	}
+	calico, err := calicobgp.NewCalicoBGP(ctx, ClusterName, calicoArgs)
+	if err != nil {
+		return nil, err
+	}
+	lbArgs := &metallbpools.MetalLBPoolsArgs{
+		Provider:   cluster.Provider,
+		Version:    cfg.MetalLB.Version,
+		Mode:       mode,
+		Pools:      pools,
+		LocalASN:   cluster.LocalASN,
+		MetalLBASN: int(*cfg.MetalLB.ASN),
+		DependsOn:  []pulumi.Resource{calico.Ready},
+	}
+	if cfg.Ingress.Enabled {
+		lbArgs.Ingress = &metallbpools.IngressArgs{Pool: cfg.Ingress.Pool}
+	}
+	metallb, err := metallbpools.NewMetalLBPools(ctx, ClusterName, lbArgs)
+	if err != nil {
+		return nil, err
+	}
+	return &Outputs{Cluster: cluster, Calico: calico, MetalLB: metallb, Mode: mode, IngressEnabled: cfg.Ingress.Enabled}, nil
+}
+
+// Pools are the configured LoadBalancer pools: an elastic IP block's CIDR or private CIDRs.
+func Pools(cfg *config.Cluster, cluster *metalcluster.MetalCluster) []topology.LoadBalancerPool {
+	blocks := map[string]pulumi.StringInput{}
+	for _, e := range cluster.ElasticIPs {
+		blocks[e.Name] = e.CIDR
+	}
+	pools := make([]topology.LoadBalancerPool, 0, len(cfg.LoadBalancer.Pools))
+	for _, p := range cfg.LoadBalancer.Pools {
+		pool := topology.LoadBalancerPool{Name: p.Name, AutoAssign: *p.AutoAssign}
+		if p.ElasticIP != "" {
+			pool.CIDRs = []pulumi.StringInput{blocks[p.ElasticIP]}
+		}
+		for _, c := range p.CIDRs {
+			pool.CIDRs = append(pool.CIDRs, pulumi.String(c))
+		}
+		pools = append(pools, pool)
+	}
+	return pools
+}
+
+// secret is a configuration value that must stay secret wherever it goes.
+func secret(v string) pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
 }
 
 // ClusterArgs maps the configuration to MetalCluster's Args. Secret settings become secret inputs.
@@ -81,6 +159,9 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 			AllowedCIDRs: cfg.APIServer.AllowedCIDRs,
 			PrivateOnly:  cfg.APIServer.PrivateOnly,
 		},
+		// Workers run MetalLB's speakers in the bird-local-peer mode; the label is set in both
+		// modes so that switching modes does not change how workers join.
+		WorkerLabels: map[string]string{topology.SpeakerLabel: topology.SpeakerLabelValue},
 	}
 	if cfg.Project.ID != "" {
 		a.ProjectID = pulumi.String(cfg.Project.ID)
@@ -89,10 +170,10 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 		a.OrganizationID = pulumi.String(cfg.Project.OrganizationID)
 	}
 	if cfg.BGP.MD5Password != "" {
-		a.MD5Password = pulumi.ToSecret(pulumi.String(cfg.BGP.MD5Password)).(pulumi.StringOutput)
+		a.MD5Password = secret(cfg.BGP.MD5Password)
 	}
 	if cfg.SSH.PrivateKey != "" {
-		a.SSHPrivateKey = pulumi.ToSecret(pulumi.String(cfg.SSH.PrivateKey)).(pulumi.StringOutput)
+		a.SSHPrivateKey = secret(cfg.SSH.PrivateKey)
 	}
 	for _, b := range cfg.ElasticIPs {
 		a.ElasticIPs = append(a.ElasticIPs, metalcluster.ElasticIPArgs{
@@ -113,7 +194,7 @@ func (o *Outputs) Map() pulumi.Map {
 	for _, e := range c.ElasticIPs {
 		eips[e.Name] = e.CIDR
 	}
-	return pulumi.Map{
+	m := pulumi.Map{
 		"projectId":             c.ProjectID,
 		"localAsn":              pulumi.Int(c.LocalASN),
 		"controllerPublicIpv4":  c.Controller().Device.AccessPublicIpv4,
@@ -124,5 +205,12 @@ func (o *Outputs) Map() pulumi.Map {
 		"sshPrivateKey":         c.SSHPrivateKey,
 		"kubeconfig":            c.Kubeconfig,
 		"apiEndpoint":           c.APIEndpoint,
+		"loadBalancerMode":      pulumi.String(string(o.Mode)),
+		"pools":                 o.MetalLB.PoolCIDRs,
+		"announcedByCalico":     o.Calico.Announced,
 	}
+	if o.IngressEnabled {
+		m["ingressAddress"] = o.MetalLB.IngressAddress
+	}
+	return m
 }

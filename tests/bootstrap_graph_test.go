@@ -101,8 +101,8 @@ func TestBootstrapDeleteActions(t *testing.T) {
 }
 
 // TestScalingTouchesOnlyThatWorker compares two runs, 2 and 3 workers, in both directions: exactly
-// the third worker's device and steps appear (or go, their delete actions draining and resetting
-// the node), and no other resource's inputs change.
+// the third worker's device, steps and BGP peers appear (or go, the delete actions draining and
+// resetting the node), and no other resource's inputs change.
 func TestScalingTouchesOnlyThatWorker(t *testing.T) {
 	workerTwo := []string{
 		"command:remote:Command metalk8s-sv-worker-2-join",
@@ -111,6 +111,7 @@ func TestScalingTouchesOnlyThatWorker(t *testing.T) {
 		"command:remote:Command metalk8s-sv-worker-2-token",
 		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
 		"equinix:metal/device:Device metalk8s-sv-worker-2",
+		"kubernetes:yaml/v2:ConfigGroup metalk8s-sv-worker-2-bgp-peers",
 	}
 	for _, tc := range []struct {
 		name        string

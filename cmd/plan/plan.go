@@ -43,7 +43,7 @@ type Plan struct {
 	Outputs map[string]any `json:"outputs"`
 	// Placeholders are the encrypted settings replaced by placeholders.
 	Placeholders []string `json:"placeholders,omitempty"`
-	count        int
+	count, reads int
 }
 
 // Step is one resource to create, with its children.
@@ -52,6 +52,7 @@ type Step struct {
 	Name      string         `json:"name"`
 	URN       string         `json:"urn"`
 	Custom    bool           `json:"custom"`
+	Read      bool           `json:"read,omitempty"`
 	Inputs    map[string]any `json:"inputs,omitempty"`
 	DependsOn []string       `json:"dependsOn,omitempty"`
 	Children  []*Step        `json:"children,omitempty"`
@@ -95,6 +96,11 @@ func Make(o Options) (*Plan, error) {
 	}
 	p.Roots = tree(cloud.Resources(), o.ShowSecrets)
 	p.count = len(cloud.Resources())
+	for _, r := range cloud.Resources() {
+		if r.Read {
+			p.reads++
+		}
+	}
 	return p, nil
 }
 
@@ -137,7 +143,7 @@ func projectName(dir string) (string, error) {
 func tree(rs []*mockcloud.Resource, showSecrets bool) []*Step {
 	steps := map[string]*Step{}
 	for _, r := range rs {
-		s := &Step{Type: r.Type, Name: r.Name, URN: r.URN, Custom: r.Custom, Inputs: map[string]any{}}
+		s := &Step{Type: r.Type, Name: r.Name, URN: r.URN, Custom: r.Custom, Read: r.Read, Inputs: map[string]any{}}
 		for k, v := range r.Inputs {
 			s.Inputs[string(k)] = render(v, showSecrets)
 		}

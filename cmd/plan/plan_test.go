@@ -79,11 +79,20 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Roots) != 1 || p.Roots[0].Type != "metalk8s:cluster:MetalCluster" {
-		t.Fatalf("roots %+v", p.Roots)
+	roots := map[string]*Step{}
+	for _, r := range p.Roots {
+		roots[r.Type] = r
+	}
+	for _, typ := range []string{"metalk8s:cluster:MetalCluster", "metalk8s:calico:CalicoBGP", "metalk8s:metallb:MetalLBPools"} {
+		if roots[typ] == nil {
+			t.Errorf("no %s in the plan", typ)
+		}
+	}
+	if len(p.Roots) != 3 {
+		t.Fatalf("%d top-level resources, want the 3 components", len(p.Roots))
 	}
 	devices := 0
-	for _, c := range p.Roots[0].Children {
+	for _, c := range roots["metalk8s:cluster:MetalCluster"].Children {
 		if c.Type == "equinix:metal/device:Device" {
 			devices++
 			if c.Inputs["projectId"] != computed {

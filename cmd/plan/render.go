@@ -34,14 +34,18 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\nOutputs:\n")
 	writeMap(&b, p.Outputs, "    ")
-	fmt.Fprintf(&b, "\nResources: %d to create\n", p.count+1)
+	fmt.Fprintf(&b, "\nResources: %d to create, %d to read\n", p.count+1-p.reads, p.reads)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 func writeStep(b *strings.Builder, s *Step, depth int) {
 	pad := strings.Repeat("  ", depth)
-	fmt.Fprintf(b, "%s+ %s %s\n", pad, s.Type, s.Name)
+	op, note := "+", ""
+	if s.Read {
+		op, note = ">", " (read)"
+	}
+	fmt.Fprintf(b, "%s%s %s %s%s\n", pad, op, s.Type, s.Name, note)
 	if len(s.DependsOn) > 0 {
 		names := make([]string, len(s.DependsOn))
 		for i, d := range s.DependsOn {

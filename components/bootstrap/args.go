@@ -33,6 +33,9 @@ type Host struct {
 	PublicIPv4 pulumi.StringInput
 	// DependsOn are resources the host's first step waits for (the machine itself).
 	DependsOn []pulumi.Resource
+	// Labels are node labels the kubelet registers the node with (outside the kubernetes.io and
+	// k8s.io prefixes, which the NodeRestriction admission plugin reserves).
+	Labels map[string]string
 }
 
 // KubernetesArgs are the cluster-wide Kubernetes settings.

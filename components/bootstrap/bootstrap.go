@@ -205,7 +205,8 @@ func (s *steps) spec(private, public string) clusterSpec {
 	return clusterSpec{
 		Kubernetes: s.args.Kubernetes, Access: s.args.APIAccess,
 		ControllerName: s.args.Controller.Name, ControllerPrivate: private, ControllerPublic: public,
-		TokenTTL: time.Duration(s.args.TokenTTLMinutes) * time.Minute,
+		ControllerLabels: s.args.Controller.Labels,
+		TokenTTL:         time.Duration(s.args.TokenTTLMinutes) * time.Minute,
 	}
 }
 
@@ -281,7 +282,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 			if err != nil {
 				return "", err
 			}
-			cfg, err := spec.JoinConfig(w.Name, v[1].(string), hash)
+			cfg, err := spec.JoinConfig(w.Name, v[1].(string), hash, w.Labels)
 			if err != nil {
 				return "", err
 			}

@@ -3,7 +3,9 @@ package bootstrap
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,15 +52,17 @@ type clusterSpec struct {
 	Access     APIAccess
 	// ControllerName, ControllerPrivate and ControllerPublic describe the control-plane host.
 	ControllerName, ControllerPrivate, ControllerPublic string
+	// ControllerLabels are the control-plane node's labels.
+	ControllerLabels map[string]string
 	// Token is the bootstrap token, id.secret.
 	Token string
 	// TokenTTL is the token's lifetime.
 	TokenTTL time.Duration
 }
 
-// nodeRegistration binds the kubelet to the node's private address.
-func nodeRegistration(name, privateIP string) kubeadm.NodeRegistrationOptions {
-	return kubeadm.NodeRegistrationOptions{
+// nodeRegistration binds the kubelet to the node's private address and registers its labels.
+func nodeRegistration(name, privateIP string, labels map[string]string) kubeadm.NodeRegistrationOptions {
+	r := kubeadm.NodeRegistrationOptions{
 		Name:      name,
 		CRISocket: criSocket,
 		KubeletExtraArgs: []kubeadm.Arg{
@@ -66,6 +70,15 @@ func nodeRegistration(name, privateIP string) kubeadm.NodeRegistrationOptions {
 			{Name: "address", Value: privateIP},
 		},
 	}
+	if len(labels) > 0 {
+		pairs := make([]string, 0, len(labels))
+		for k, v := range labels {
+			pairs = append(pairs, k+"="+v)
+		}
+		sort.Strings(pairs)
+		r.KubeletExtraArgs = append(r.KubeletExtraArgs, kubeadm.Arg{Name: "node-labels", Value: strings.Join(pairs, ",")})
+	}
+	return r
 }
 
 func (s clusterSpec) apiPort() string { return strconv.Itoa(s.Kubernetes.APIPort) }
@@ -106,7 +119,7 @@ func (s clusterSpec) InitConfig() (string, error) {
 			Usages:      []string{"signing", "authentication"},
 			Groups:      []string{nodeTokenGroup},
 		}},
-		NodeRegistration: nodeRegistration(s.ControllerName, private),
+		NodeRegistration: nodeRegistration(s.ControllerName, private, s.ControllerLabels),
 		LocalAPIEndpoint: kubeadm.APIEndpoint{AdvertiseAddress: private, BindPort: int32(k.APIPort)},
 	}
 	loopbackOnly := []kubeadm.Arg{{Name: "bind-address", Value: "127.0.0.1"}}
@@ -153,10 +166,10 @@ func (s clusterSpec) InitConfig() (string, error) {
 }
 
 // JoinConfig is a worker's kubeadm configuration.
-func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string) (string, error) {
+func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string, labels map[string]string) (string, error) {
 	join := kubeadm.JoinConfiguration{
 		TypeMeta:         metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "JoinConfiguration"},
-		NodeRegistration: nodeRegistration(name, privateIP),
+		NodeRegistration: nodeRegistration(name, privateIP, labels),
 		Discovery: kubeadm.Discovery{BootstrapToken: &kubeadm.BootstrapTokenDiscovery{
 			Token:             s.Token,
 			APIServerEndpoint: s.ControllerPrivate + ":" + s.apiPort(),

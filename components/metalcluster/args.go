@@ -55,6 +55,8 @@ type MetalClusterArgs struct {
 	// APIAccess chooses how Pulumi reaches the API server: an allow-list on the controller's public
 	// address, or the private network only (then SSH uses the private addresses too).
 	APIAccess bootstrap.APIAccess
+	// WorkerLabels are node labels every worker registers with (e.g. the MetalLB speaker label).
+	WorkerLabels map[string]string
 }
 
 // ElasticIPArgs is one block of elastic IPv4 addresses to reserve.

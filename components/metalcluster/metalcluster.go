@@ -278,6 +278,9 @@ func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalCluste
 			PublicIPv4:  n.Device.AccessPublicIpv4,
 			DependsOn:   []pulumi.Resource{n.Device},
 		}
+		if n.Role == topology.RoleWorker {
+			hosts[i].Labels = a.WorkerLabels
+		}
 	}
 	b, err := bootstrap.NewBootstrap(ctx, name, &bootstrap.BootstrapArgs{
 		Controller:    hosts[0],

@@ -20,6 +20,8 @@ const (
 	TraefikRepository = "https://traefik.github.io/charts"
 	// IngressNamespace is where the example ingress runs.
 	IngressNamespace = "traefik"
+	// IngressRelease names the ingress release, and so its service.
+	IngressRelease = "traefik"
 )
 
 // MetalLBPoolsArgs configure MetalLBPools.

@@ -3,6 +3,7 @@ package metallbpools
 import (
 	"fmt"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -29,6 +30,8 @@ type MetalLBPools struct {
 	Ingress *helmv3.Release
 	// PoolCIDRs are each pool's ranges, by pool name.
 	PoolCIDRs pulumi.StringArrayMapOutput `pulumi:"poolCidrs"`
+	// IngressAddress is the example ingress's LoadBalancer address (empty without the ingress).
+	IngressAddress pulumi.StringOutput `pulumi:"ingressAddress"`
 }
 
 // NewMetalLBPools installs MetalLB and its pools.
@@ -92,6 +95,7 @@ func NewMetalLBPools(ctx *pulumi.Context, name string, args *MetalLBPoolsArgs, o
 			deps = append(deps, m.Peering)
 		}
 		m.Ingress, err = helmv3.NewRelease(ctx, name+"-ingress", &helmv3.ReleaseArgs{
+			Name:            pulumi.String(IngressRelease),
 			Chart:           pulumi.String("traefik"),
 			Version:         pulumi.String(TraefikChartVersion),
 			RepositoryOpts:  &helmv3.RepositoryOptsArgs{Repo: pulumi.String(TraefikRepository)},
@@ -102,8 +106,16 @@ func NewMetalLBPools(ctx *pulumi.Context, name string, args *MetalLBPoolsArgs, o
 		if err != nil {
 			return nil, fmt.Errorf("metallbpools %q: ingress: %w", name, err)
 		}
+		// The chart names its service after the release; read the address MetalLB gave it.
+		svc, err := corev1.GetService(ctx, name+"-ingress", pulumi.ID(IngressNamespace+"/"+IngressRelease), nil, with(m.Ingress)...)
+		if err != nil {
+			return nil, fmt.Errorf("metallbpools %q: ingress service: %w", name, err)
+		}
+		m.IngressAddress = svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Ip().Elem()
+	} else {
+		m.IngressAddress = pulumi.String("").ToStringOutput()
 	}
-	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"poolCidrs": m.PoolCIDRs}); err != nil {
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"poolCidrs": m.PoolCIDRs, "ingressAddress": m.IngressAddress}); err != nil {
 		return nil, err
 	}
 	return m, nil

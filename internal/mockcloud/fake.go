@@ -254,3 +254,82 @@ func (c *Cloud) runScript(in resource.PropertyMap) string {
 	}
 	return ""
 }
+
+// readState answers the read of an existing resource. A LoadBalancer service gets the first
+// address of the MetalLB pool its chart's values ask for, as MetalLB would assign it.
+func (c *Cloud) readState(token, id string) (resource.PropertyMap, error) {
+	if token != "kubernetes:core/v1:Service" {
+		return nil, fmt.Errorf("mockcloud: cannot read %s %s", token, id)
+	}
+	ns, name, _ := strings.Cut(id, "/")
+	pool := ""
+	for _, r := range c.resources {
+		if r.Type != "kubernetes:helm.sh/v3:Release" || plainString(r.Inputs["name"]) != name || plainString(r.Inputs["namespace"]) != ns {
+			continue
+		}
+		pool = plainString(dig(r.Inputs, "values", "service", "annotations", "metallb.io/address-pool"))
+	}
+	addr := ""
+	for _, r := range c.resources {
+		if r.Type != "kubernetes:yaml/v2:ConfigGroup" {
+			continue
+		}
+		for _, o := range secretFree(r.Inputs["objs"]).ArrayValue() {
+			obj := o.ObjectValue()
+			if plainString(obj["kind"]) == "IPAddressPool" && plainString(dig(obj, "metadata", "name")) == pool {
+				if a := dig(obj, "spec", "addresses"); a.IsArray() && len(a.ArrayValue()) > 0 {
+					if p, err := netip.ParsePrefix(plainString(a.ArrayValue()[0])); err == nil {
+						addr = p.Addr().String()
+					}
+				}
+			}
+		}
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("mockcloud: service %s: no address in pool %q", id, pool)
+	}
+	ingress := resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{"ip": resource.NewProperty(addr)})})
+	return resource.PropertyMap{
+		"metadata": resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty(name), "namespace": resource.NewProperty(ns)}),
+		"status":   resource.NewProperty(resource.PropertyMap{"loadBalancer": resource.NewProperty(resource.PropertyMap{"ingress": ingress})}),
+	}, nil
+}
+
+// dig follows keys through nested objects (and secrets).
+func dig(m resource.PropertyMap, keys ...string) resource.PropertyValue {
+	v := resource.NewProperty(m)
+	for _, k := range keys {
+		v = secretFree(v)
+		if !v.IsObject() {
+			return resource.NewNullProperty()
+		}
+		next, ok := v.ObjectValue()[resource.PropertyKey(k)]
+		if !ok {
+			return resource.NewNullProperty()
+		}
+		v = next
+	}
+	return secretFree(v)
+}
+
+// secretFree unwraps secrets and known outputs.
+func secretFree(v resource.PropertyValue) resource.PropertyValue {
+	for {
+		switch {
+		case v.IsSecret():
+			v = v.SecretValue().Element
+		case v.IsOutput() && v.OutputValue().Known:
+			v = v.OutputValue().Element
+		default:
+			return v
+		}
+	}
+}
+
+func plainString(v resource.PropertyValue) string {
+	v = secretFree(v)
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}

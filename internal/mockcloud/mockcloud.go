@@ -53,6 +53,8 @@ type Resource struct {
 	AdditionalSecretOutputs []string
 	// Seq is the order in which the engine saw the registration.
 	Seq int
+	// Read is true for an existing resource the program read instead of creating.
+	Read bool
 }
 
 // Invoke is one function call as the engine saw it.
@@ -156,6 +158,27 @@ func (c *Cloud) urn(parent, typ, name string) string {
 		parentType = p.QualifiedType()
 	}
 	return string(resource.NewURN(tokens.QName(c.stack), tokens.PackageName(c.project), parentType, tokens.Type(typ), name))
+}
+
+// read records a read of an existing resource and answers it as the cluster would: unknown in a
+// preview, else what the fake knows of it.
+func (c *Cloud) read(req *pulumirpc.ReadResourceRequest) (resource.PropertyMap, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	r := &Resource{
+		Type: req.GetType(), Name: req.GetName(), Custom: true, ID: req.GetId(), Read: true, Seq: c.seq,
+		Parent: req.GetParent(), DependsOn: req.GetDependencies(), Provider: req.GetProvider(),
+		Inputs: resource.PropertyMap{}, PropertyDeps: map[string][]string{},
+	}
+	r.URN = c.urn(r.Parent, r.Type, r.Name)
+	c.resources = append(c.resources, r)
+	if c.Preview {
+		return nil, false, nil
+	}
+	state, err := c.readState(req.GetType(), req.GetId())
+	r.Outputs = state
+	return state, err == nil, err
 }
 
 // invoke records a function call and answers it as the cloud would.

@@ -82,6 +82,21 @@ func (m *monitor) RegisterResource(_ context.Context, req *pulumirpc.RegisterRes
 	return &pulumirpc.RegisterResourceResponse{Urn: c.urn(req.GetParent(), req.GetType(), req.GetName()), Id: id, Object: out}, nil
 }
 
+func (m *monitor) ReadResource(_ context.Context, req *pulumirpc.ReadResourceRequest) (*pulumirpc.ReadResourceResponse, error) {
+	c := m.cloud
+	state, known, err := c.read(req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pulumirpc.ReadResourceResponse{Urn: c.urn(req.GetParent(), req.GetType(), req.GetName()), Id: req.GetId(), Unknown: !known}
+	if known {
+		if resp.Properties, err = plugin.MarshalProperties(state, marshalling); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
 func (m *monitor) RegisterResourceOutputs(context.Context, *pulumirpc.RegisterResourceOutputsRequest) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
 }

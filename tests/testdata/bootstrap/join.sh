@@ -87,6 +87,8 @@ nodeRegistration:
     value: 198.51.100.3
   - name: address
     value: 198.51.100.3
+  - name: node-labels
+    value: metalk8s.io/metallb-speaker=true
   name: sv-worker-0
   taints: null
 KUBEADM
