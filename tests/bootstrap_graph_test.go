@@ -9,7 +9,8 @@ import (
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
 
-// closure returns every URN a resource depends on, directly or through its dependencies.
+// closure returns every URN a resource depends on, directly, through its provider, or through
+// its dependencies.
 func closure(byURN map[string]*mockcloud.Resource, urn string) map[string]bool {
 	seen := map[string]bool{}
 	var walk func(string)
@@ -21,6 +22,10 @@ func closure(byURN map[string]*mockcloud.Resource, urn string) map[string]bool {
 		deps := append([]string{}, r.DependsOn...)
 		for _, ds := range r.PropertyDeps {
 			deps = append(deps, ds...)
+		}
+		// A resource also waits for its provider; a provider reference is "<urn>::<id>".
+		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+			deps = append(deps, r.Provider[:i])
 		}
 		for _, d := range deps {
 			if !seen[d] {

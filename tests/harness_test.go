@@ -234,3 +234,29 @@ func input(r *mockcloud.Resource, key string) any {
 	}
 	return plain(v)
 }
+
+// Aliases used by the output test.
+type pulumiContext = pulumi.Context
+
+var programProgram = program.Program
+
+// awaitInput waits for one stack output.
+func awaitInput(ctx *pulumi.Context, v pulumi.Input) (awaited, error) {
+	a, err := await(ctx.Context(), pulumi.ToOutput(v))
+	if err != nil {
+		return a, err
+	}
+	// Typed values (topology.Node, ...) carry json tags; compare them as plain JSON values.
+	if a.known && a.value != nil {
+		b, err := json.Marshal(a.value)
+		if err != nil {
+			return a, err
+		}
+		var plain any
+		if err := json.Unmarshal(b, &plain); err != nil {
+			return a, err
+		}
+		a.value = plain
+	}
+	return a, nil
+}

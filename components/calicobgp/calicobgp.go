@@ -203,14 +203,16 @@ func (b *builder) localPeer() error {
 	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-metallb-peer", &yamlv2.ConfigGroupArgs{Objs: pulumi.ToArray(loop)}, b.with(cm)...); err != nil {
 		return fmt.Errorf("127.0.0.1 peer: %w", err)
 	}
-	pools := poolCIDRs(a.Pools).ApplyT(func(named [][2]string) ([]any, error) {
-		var ps []any
-		for _, nc := range named {
-			ps = append(ps, LoadBalancerIPPool(nc[0], nc[1]))
+	var pools pulumi.Array
+	for _, p := range a.Pools {
+		for i, cidr := range p.CIDRs {
+			name := fmt.Sprintf("metalk8s-lb-%s-%d", p.Name, i)
+			pools = append(pools, cidr.ToStringOutput().ApplyT(func(c string) (map[string]any, error) {
+				return kobj.Object(LoadBalancerIPPool(name, c))
+			}))
 		}
-		return kobj.Objects(ps)
-	}).(pulumi.ArrayOutput)
-	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-loadbalancer-ippools", &yamlv2.ConfigGroupArgs{Objs: pools}, b.with(c.Ready)...); err != nil {
+	}
+	if _, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-loadbalancer-ippools", &yamlv2.ConfigGroupArgs{Objs: pools.ToArrayOutput()}, b.with(c.Ready)...); err != nil {
 		return fmt.Errorf("LoadBalancer IPPools: %w", err)
 	}
 	return nil
@@ -223,22 +225,4 @@ func allCIDRs(pools []topology.LoadBalancerPool) pulumi.StringArrayOutput {
 		all = append(all, p.CIDRs...)
 	}
 	return all.ToStringArrayOutput()
-}
-
-// poolCIDRs names each CIDR after its pool: metalk8s-lb-<pool>-<n>.
-func poolCIDRs(pools []topology.LoadBalancerPool) pulumi.Output {
-	var named pulumi.Array
-	for _, p := range pools {
-		for i, cidr := range p.CIDRs {
-			name := fmt.Sprintf("metalk8s-lb-%s-%d", p.Name, i)
-			named = append(named, cidr.ToStringOutput().ApplyT(func(s string) [2]string { return [2]string{name, s} }))
-		}
-	}
-	return named.ToArrayOutput().ApplyT(func(vs []any) [][2]string {
-		out := make([][2]string, len(vs))
-		for i, v := range vs {
-			out[i] = v.([2]string)
-		}
-		return out
-	})
 }

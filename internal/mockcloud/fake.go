@@ -245,12 +245,35 @@ users:
     client-key-data: c2ltdWxhdGVk
 `
 
+// FakeBirdTemplate is what the fake calico-node image holds as its BIRD template: the peer
+// sections of a Calico 3.31 template, much shortened.
+const FakeBirdTemplate = `# ------------- Global peers -------------
+{{range gets "/bgp/v1/global/peer_v4/*"}}{{$data := json .Value}}
+{{$nums := split $data.ip "."}}{{$id := join $nums "_"}}
+protocol bgp Global_{{$id}} from bgp_template {
+  multihop;
+  neighbor {{$data.ip}} as {{$data.as_num}};
+}
+{{end}}
+# ------------- Node-specific peers -------------
+{{range gets (printf "/bgp/v1/host/%s/peer_v4/*" $node_name)}}{{$data := json .Value}}
+{{$nums := split $data.ip "."}}{{$id := join $nums "_"}}
+protocol bgp Node_{{$id}} from bgp_template {
+  multihop;
+  neighbor {{$data.ip}} as {{$data.as_num}};
+}
+{{end}}
+`
+
 // runScript is what a fake host prints for a remote command: the init script ends by printing the
 // admin kubeconfig; every other step prints nothing on standard output.
 func (c *Cloud) runScript(in resource.PropertyMap) string {
 	stdin := secretString(in["stdin"])
-	if strings.Contains(stdin, "kubeadm init ") {
+	switch {
+	case strings.Contains(stdin, "kubeadm init "):
 		return FakeKubeconfig
+	case strings.Contains(stdin, "/etc/calico/confd/templates/bird.cfg.template"):
+		return FakeBirdTemplate
 	}
 	return ""
 }
