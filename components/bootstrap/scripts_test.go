@@ -550,7 +550,7 @@ func initConfig(t *testing.T) string {
 // joinConfig is the worker's kubeadm configuration.
 func joinConfig(t *testing.T) string {
 	t.Helper()
-	cfg, err := testSpec().JoinConfig(testWorker, "10.0.0.11", "sha256:"+strings.Repeat("ab", 32))
+	cfg, err := testSpec().JoinConfig(testWorker, "10.0.0.11", "sha256:"+strings.Repeat("ab", 32), map[string]string{"metalk8s.io/metallb-speaker": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
