@@ -73,6 +73,14 @@ func artefacts(t *testing.T) map[string]string {
 	a["kubeadm-join.yaml"] = heredoc(t, a["join.sh"], "KUBEADM")
 	a["metalk8s-reset"] = heredoc(t, a["prepare-worker.sh"], "RESET")
 	a["metalk8s-remove-node"] = heredoc(t, a["prepare-controller.sh"], "REMOVE")
+	a["calico-ready.sh"] = stdin(t, r, "metalk8s-calico-ready")
+	c := devCluster(t)
+	set(t, c, "loadBalancer.mode", "bird-local-peer")
+	if r := run(t, c, runOptions{}); r.err != nil {
+		t.Fatal(r.err)
+	} else {
+		a["calico-bird-template.sh"] = stdin(t, r, "metalk8s-bird-template")
+	}
 	return a
 }
 
@@ -252,6 +260,47 @@ func TestFirewallRules(t *testing.T) {
 	}
 	if strings.Contains(worker, "6443") {
 		t.Errorf("worker firewall opens the API port:\n%s", worker)
+	}
+	// On a worker, SSH is the only port accepted on the public address.
+	if n := strings.Count(worker, "dport"); n != 1 {
+		t.Errorf("worker firewall has %d port rules, want only SSH:\n%s", n, worker)
+	}
+	// Pods cannot reach the metadata service.
+	for _, fw := range []string{ctrl, worker} {
+		if !strings.Contains(fw, "192.80.8.124/32") || !strings.Contains(fw, "ip saddr 172.16.0.0/12 ip daddr @pod_blocked counter reject") ||
+			!strings.Contains(fw, "hook forward") {
+			t.Errorf("firewall does not keep pods from the metadata service:\n%s", fw)
+		}
+	}
+}
+
+// TestFirewallRulesParse checks the rendered rules with the real nftables parser (nft -c, which
+// changes nothing).
+func TestFirewallRulesParse(t *testing.T) {
+	nft := needTool(t, "nft")
+	dir := t.TempDir()
+	for name, body := range artefacts(t) {
+		if !strings.HasSuffix(name, ".nft") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(nft, "--check", "--file", path)
+		if os.Geteuid() != 0 {
+			cmd = exec.Command("sudo", "--non-interactive", nft, "--check", "--file", path)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("nft rejects %s: %v\n%s", name, err, out)
+		}
+	}
+	broken := filepath.Join(dir, "broken.nft")
+	if err := os.WriteFile(broken, []byte("table ip t {\n\tchain c {\n\t\tip saddr 10.0.0.0/33 drop\n\t}\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(nft, "--check", "--file", broken).Run(); err == nil && os.Geteuid() == 0 {
+		t.Error("nft accepted a broken rule set: the check proves nothing")
 	}
 }
 

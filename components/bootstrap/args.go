@@ -81,6 +81,8 @@ type BootstrapArgs struct {
 	// TokenTTLMinutes is the lifetime of the join token each worker's join step makes sure of.
 	// Default DefaultTokenTTLMinutes.
 	TokenTTLMinutes int
+	// PodBlocked are IPv4 CIDRs pods may not reach, such as a provider's metadata service.
+	PodBlocked []string
 }
 
 var versionRE = regexp.MustCompile(`^1\.(\d+)\.(\d+)$`)
@@ -131,6 +133,11 @@ func (a BootstrapArgs) validate() error {
 	}
 	if err := a.APIAccess.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, c := range a.PodBlocked {
+		if p, err := netip.ParsePrefix(c); err != nil || !p.Addr().Is4() {
+			add("PodBlocked %q: must be an IPv4 CIDR", c)
+		}
 	}
 	if a.SSHPrivateKey == nil {
 		add("SSHPrivateKey is required")

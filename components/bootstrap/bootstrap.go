@@ -213,7 +213,10 @@ func (s *steps) spec(private, public string) clusterSpec {
 func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 	v := s.args.Kubernetes.Version
 	script := h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
-		fw := FirewallData{Node: h.Name, PublicIPv4: public, APIPort: s.args.Kubernetes.APIPort}
+		fw := FirewallData{
+			Node: h.Name, PublicIPv4: public, APIPort: s.args.Kubernetes.APIPort,
+			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
+		}
 		if controller {
 			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
 		}

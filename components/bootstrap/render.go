@@ -42,6 +42,10 @@ type FirewallData struct {
 	APIPort int
 	// APIAllowedCIDRs may reach the API server on the public address (controller, public mode).
 	APIAllowedCIDRs []string
+	// PodCIDR is the pod network.
+	PodCIDR string
+	// PodBlocked are addresses pods may not reach.
+	PodBlocked []string
 }
 
 // PrepareData is what a node's preparation script is rendered from.

@@ -23,6 +23,10 @@ const (
 	PluginDownloadURL = "github://api.github.com/equinix"
 )
 
+// MetadataIPv4 is the address of Equinix Metal's metadata service (metadata.platformequinix.com),
+// which serves a device's user data and details to anyone on the device.
+const MetadataIPv4 = "192.80.8.124"
+
 // Tokens of the official provider.
 const (
 	ProjectToken               = "equinix:metal/project:Project"

@@ -288,6 +288,7 @@ func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalCluste
 		Kubernetes:    a.Kubernetes,
 		APIAccess:     a.APIAccess,
 		SSHPrivateKey: c.SSHPrivateKey,
+		PodBlocked:    []string{metal.MetadataIPv4 + "/32"},
 	}, parent)
 	if err != nil {
 		return err

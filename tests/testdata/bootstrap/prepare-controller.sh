@@ -180,10 +180,11 @@ fi
 # Host firewall: on the public address only SSH and the API server are reachable.
 firewall_changed=0
 if update_file /etc/metalk8s/firewall.nft 0644 <<'FIREWALL'; then
-# Host firewall of sv-controller, written by metalk8s. It filters only traffic to the node's public
-# IPv4 address: there only SSH and, from the allowed sources, the API server
-# are reachable; etcd (2379-2380), the kubelet (10250), the controller manager (10257), the scheduler
-# (10259) and everything else are closed. Private, link-local and pod traffic is not touched.
+# Host firewall of sv-controller, written by metalk8s.
+# Reachable on the node's public IPv4 address: SSH, and the API server from the allowed sources.
+# Closed there: etcd (2379-2380), the kubelet (10250), the controller manager (10257), the
+# scheduler (10259) and every other port. Private, link-local and pod traffic is not filtered,
+# except that pods cannot reach the addresses in pod_blocked.
 table ip metalk8s
 delete table ip metalk8s
 table ip metalk8s {
@@ -201,6 +202,19 @@ table ip metalk8s {
 		ip saddr @api_sources tcp dport 6443 accept
 		icmp type { echo-request, destination-unreachable, time-exceeded } accept
 		counter drop
+	}
+
+	# Pods may not reach these addresses (the provider's metadata service hands out credentials
+	# and the device's user data).
+	set pod_blocked {
+		type ipv4_addr
+		flags interval
+		elements = { 192.80.8.124/32 }
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 172.16.0.0/12 ip daddr @pod_blocked counter reject
 	}
 }
 FIREWALL
