@@ -101,3 +101,14 @@ func TestErrorsFormat(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", es.Error(), want)
 	}
 }
+
+func TestDescribeType(t *testing.T) {
+	for goType, want := range map[string]string{
+		"string": "a string", "*bool": "true or false", "int64": "a whole number", "[]string": "a list of strings",
+		"[]config.Pool": "a list of objects", "config.BGP": "an object", "*int": "a whole number",
+	} {
+		if got := describeType(goType); got != want {
+			t.Errorf("%s: %q, want %q", goType, got, want)
+		}
+	}
+}

@@ -12,13 +12,26 @@ import (
 // typeErrorPattern pulls the field path and the expected type out of a JSON type error.
 var typeErrorPattern = regexp.MustCompile(`cannot unmarshal (.+?) into Go struct field [A-Za-z]+\.(\S+) of type (\S+)`)
 
-// typeNames says in words what each Go type of the configuration holds.
-var typeNames = map[string]string{
-	"string": "a string", "int": "a whole number", "int64": "a whole number",
-	"config.ElasticIPBlock": "an object", "[]config.ElasticIPBlock": "a list of objects",
-	"config.Project": "an object", "config.Machine": "an object", "config.Workers": "an object",
-	"config.Kubernetes": "an object", "config.BGP": "an object", "config.SSH": "an object",
-	"config.Cluster": "an object",
+// describeType says in words what a Go type of the configuration holds.
+func describeType(goType string) string {
+	t := strings.TrimPrefix(goType, "*")
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		elem := describeType(t[2:])
+		elem = strings.TrimPrefix(strings.TrimPrefix(elem, "an "), "a ")
+		return "a list of " + elem + "s"
+	case strings.HasPrefix(t, "map["):
+		return "an object"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	}
+	return "an object"
 }
 
 // Parse decodes the JSON value of the metalk8s:cluster key, applies the defaults and validates it.
@@ -54,7 +67,7 @@ func Parse(raw []byte) (*Cluster, error) {
 // decodeError turns a syntax or type error into a FieldError naming the key where possible.
 func decodeError(err error) FieldError {
 	if m := typeErrorPattern.FindStringSubmatch(err.Error()); m != nil {
-		return FieldError{Key: Key + "." + m[2], Detail: fmt.Sprintf("must be %s, not %s", typeNames[m[3]], m[1])}
+		return FieldError{Key: Key + "." + m[2], Detail: fmt.Sprintf("must be %s, not %s", describeType(m[3]), m[1])}
 	}
 	if ok, off := sigsjson.SyntaxErrorOffset(err); ok {
 		return FieldError{Key: Key, Detail: fmt.Sprintf("is not a valid JSON object (at byte %d): %v", off, err)}

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metalk8s/metalk8s/internal/graph"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 	"github.com/metalk8s/metalk8s/internal/stackfile"
 	"github.com/metalk8s/metalk8s/program"
@@ -39,6 +40,9 @@ type Plan struct {
 	Simulate bool    `json:"simulate"`
 	Site     string  `json:"site,omitempty"`
 	Roots    []*Step `json:"resources"`
+	// CriticalPath is the longest chain of slow steps (devices, remote commands, charts, objects
+	// that wait on the cluster), first step first, as "type name".
+	CriticalPath []string `json:"criticalPath"`
 	// Outputs are the stack outputs, as far as they are known.
 	Outputs map[string]any `json:"outputs"`
 	// Placeholders are the encrypted settings replaced by placeholders.
@@ -96,6 +100,9 @@ func Make(o Options) (*Plan, error) {
 	}
 	p.Roots = tree(cloud.Resources(), o.ShowSecrets)
 	p.count = len(cloud.Resources())
+	for _, r := range graph.CriticalPath(cloud.Resources()) {
+		p.CriticalPath = append(p.CriticalPath, r.Type+" "+r.Name)
+	}
 	for _, r := range cloud.Resources() {
 		if r.Read {
 			p.reads++

@@ -32,6 +32,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 	for _, s := range p.Roots {
 		writeStep(&b, s, 1)
 	}
+	names := make([]string, len(p.CriticalPath))
+	for i, step := range p.CriticalPath {
+		names[i] = step[strings.LastIndex(step, " ")+1:]
+	}
+	fmt.Fprintf(&b, "\ncritical path: %d steps: %s\n", len(names), strings.Join(names, " → "))
 	b.WriteString("\nOutputs:\n")
 	writeMap(&b, p.Outputs, "    ")
 	fmt.Fprintf(&b, "\nResources: %d to create, %d to read\n", p.count+1-p.reads, p.reads)

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
@@ -137,6 +138,10 @@ type steps struct {
 	// caCert and caKey are the cluster CA, generated here so that joins need not wait for a
 	// round trip to read kubeadm's CA back from the controller.
 	caCert, caKey pulumi.StringOutput
+	// caHash is the CA's discovery hash, computed once for every join.
+	caHash pulumi.StringOutput
+	// joinConfigs are the shared join configurations, by worker labels.
+	joinConfigs map[string]pulumi.StringOutput
 	// tokenID and tokenSecret form the bootstrap token.
 	tokenID, tokenSecret pulumi.StringOutput
 }
@@ -159,6 +164,7 @@ func (s *steps) credentials() error {
 		return err
 	}
 	s.caCert = cert.CertPem
+	s.caHash = cert.CertPem.ApplyT(CACertHash).(pulumi.StringOutput)
 	s.caKey = pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)
 	// A bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}.
 	part := func(suffix string, length int) (pulumi.StringOutput, error) {
@@ -277,20 +283,9 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	if err != nil {
 		return nil, err
 	}
-	joinScript := pulumi.All(c.PrivateIPv4, w.PrivateIPv4, s.caCert, s.tokenID, s.tokenSecret).
-		ApplyT(func(v []any) (string, error) {
-			spec := s.spec(v[0].(string), "")
-			spec.Token = v[3].(string) + "." + v[4].(string)
-			hash, err := CACertHash(v[2].(string))
-			if err != nil {
-				return "", err
-			}
-			cfg, err := spec.JoinConfig(w.Name, v[1].(string), hash, w.Labels)
-			if err != nil {
-				return "", err
-			}
-			return RenderJoin(JoinData{Node: w.Name, Config: cfg})
-		}).(pulumi.StringOutput)
+	joinScript := pulumi.All(s.joinConfig(w.Labels), w.PrivateIPv4).ApplyT(func(v []any) (string, error) {
+		return RenderJoin(JoinData{Node: w.Name, Config: forNode(v[0].(string), w.Name, v[1].(string))})
+	}).(pulumi.StringOutput)
 	ws.Join, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-join", &remote.CommandArgs{
 		Connection: s.connection(w),
 		Create:     s.shell(),
@@ -311,6 +306,38 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
 	return ws, err
+}
+
+// Stand-ins for the per-node values of the shared join configuration.
+const (
+	nodeNamePlaceholder = "metalk8s-node-name-placeholder"
+	nodeIPPlaceholder   = "metalk8s-node-ip-placeholder"
+)
+
+// joinConfig is the join configuration every worker with these labels shares, serialised once
+// with stand-ins for the node's name and address: serialising it per worker would repeat the
+// same work hundreds of times in a large cluster.
+func (s *steps) joinConfig(labels map[string]string) pulumi.StringOutput {
+	key := fmt.Sprint(labels)
+	if cfg, ok := s.joinConfigs[key]; ok {
+		return cfg
+	}
+	c := s.args.Controller
+	cfg := pulumi.All(c.PrivateIPv4, s.caHash, s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
+		spec := s.spec(v[0].(string), "")
+		spec.Token = v[2].(string) + "." + v[3].(string)
+		return spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
+	}).(pulumi.StringOutput)
+	if s.joinConfigs == nil {
+		s.joinConfigs = map[string]pulumi.StringOutput{}
+	}
+	s.joinConfigs[key] = cfg
+	return cfg
+}
+
+// forNode fills a shared join configuration in for one node.
+func forNode(shared, name, ip string) string {
+	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(shared)
 }
 
 // apiEndpoint is the API server URL Pulumi and the kubeconfig use.

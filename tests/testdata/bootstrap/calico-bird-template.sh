@@ -45,30 +45,6 @@ wait_for() {
   done
 }
 
-# update_file PATH MODE: write standard input to PATH (below the root) when it differs from what is
-# there. Succeeds when the file changed, fails when it was already up to date. Callers test its
-# status, which turns errexit off inside it: a file it cannot write exits the script.
-update_file() {
-  local path="$root$1" mode=$2 tmp
-  mkdir -p "$(dirname "$path")" || exit
-  tmp=$(mktemp "$path.XXXXXX") || exit
-  { cat >"$tmp" && chmod "$mode" "$tmp"; } || { rm -f "$tmp"; exit 1; }
-  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
-    return 1
-  fi
-  mv -f "$tmp" "$path" || exit
-  log "wrote $1"
-}
-
-# forget PATH: remove PATH (below the root) and exit the script, when applying the change
-# update_file just made to PATH failed: the next run writes PATH again and applies it again.
-forget() {
-  rm -f "$root$1"
-  log "failed to apply $1"
-  exit 1
-}
-
 kubeconfig="$root/etc/kubernetes/admin.conf"
 ns=calico-system
 pod=metalk8s-bird-template

@@ -30,21 +30,6 @@ retry() {
   done
 }
 
-# wait_for SECONDS WHAT COMMAND...: wait until COMMAND succeeds, checking every 5 seconds, and
-# fail with a message naming WHAT after SECONDS.
-wait_for() {
-  local limit=$1 what=$2 waited=0
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if [ "$waited" -ge "$limit" ]; then
-      log "timed out after ${limit}s waiting for $what"
-      return 1
-    fi
-    sleep 5
-    waited=$((waited + 5))
-  done
-}
-
 # update_file PATH MODE: write standard input to PATH (below the root) when it differs from what is
 # there. Succeeds when the file changed, fails when it was already up to date. Callers test its
 # status, which turns errexit off inside it: a file it cannot write exits the script.

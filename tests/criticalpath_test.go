@@ -1,0 +1,75 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/metalk8s/metalk8s/internal/graph"
+	"github.com/metalk8s/metalk8s/internal/mockcloud"
+)
+
+// TestCriticalPathDoesNotGrow checks that the longest chain of slow steps is the same for 3, 50
+// and 500 nodes, and that it holds no worker: workers join beside it, not in it.
+func TestCriticalPathDoesNotGrow(t *testing.T) {
+	for _, mode := range []string{"calico", "bird-local-peer"} {
+		var depths []int
+		for _, workers := range []int{2, 49, 499} {
+			c := devCluster(t)
+			set(t, c, "workers.count", workers)
+			set(t, c, "loadBalancer.mode", mode)
+			r := run(t, c, runOptions{})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			path := graph.CriticalPath(r.cloud.Resources())
+			var names []string
+			for _, s := range path {
+				names = append(names, s.Name)
+				if strings.Contains(s.Name, "-worker-") {
+					t.Errorf("%s, %d workers: %s is on the critical path", mode, workers, s.Name)
+				}
+			}
+			t.Logf("%s, %d nodes: %d steps: %s", mode, workers+1, len(path), strings.Join(names, " → "))
+			depths = append(depths, len(path))
+		}
+		if depths[0] != depths[1] || depths[1] != depths[2] {
+			t.Errorf("%s: critical path grows with the cluster: %v", mode, depths)
+		}
+	}
+}
+
+// TestNoAvoidableWait checks that no Kubernetes object waits for a worker it does not concern,
+// and no worker step waits for another worker.
+func TestNoAvoidableWait(t *testing.T) {
+	c := devCluster(t)
+	set(t, c, "workers.count", 4)
+	set(t, c, "loadBalancer.mode", "bird-local-peer")
+	r := run(t, c, runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	byURN := map[string]*mockcloud.Resource{}
+	for _, res := range r.cloud.Resources() {
+		byURN[res.URN] = res
+	}
+	workers := []string{"sv-worker-0", "sv-worker-1", "sv-worker-2", "sv-worker-3"}
+	for _, res := range r.cloud.Resources() {
+		own := ""
+		for _, w := range workers {
+			if strings.Contains(res.Name, "-"+w+"-") || strings.HasSuffix(res.Name, "-"+w) {
+				own = w
+			}
+		}
+		kube := strings.HasPrefix(res.Type, "kubernetes:")
+		if !kube && own == "" {
+			continue
+		}
+		for d := range closure(byURN, res.URN) {
+			for _, w := range workers {
+				if w != own && strings.Contains(d, "::metalk8s-"+w) {
+					t.Errorf("%s %s waits for %s", res.Type, res.Name, d[strings.LastIndex(d, "::")+2:])
+				}
+			}
+		}
+	}
+}
