@@ -24,3 +24,7 @@ fi
 echo "== go test ./..."
 # CI=true makes a test that cannot find a tool fail instead of skip.
 go test -count=1 ./...
+
+echo "== benchmarks (one run each; figures in the output)"
+go test ./tests -run '^$' -bench Program -benchtime 1x -cpu 1 -benchmem
+go test ./cmd/plan -run '^$' -bench Plan -benchtime 1x -benchmem
