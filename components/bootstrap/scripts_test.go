@@ -620,8 +620,17 @@ func apiUp(t *testing.T, n *node) {
 // workerRegistered seeds the worker's Node object.
 func workerRegistered(t *testing.T, n *node) { n.setState(t, "nodes/"+testWorker, "") }
 
-// joined seeds a node that has joined: its kubelet kubeconfig and a CNI configuration.
+// joined seeds a node whose join finished: its kubelet kubeconfig, a CNI configuration and the
+// join script's finish mark.
 func joined(t *testing.T, n *node) {
+	t.Helper()
+	cutShort(t, n)
+	n.write(t, "etc/metalk8s/join.finished", "", 0o644)
+}
+
+// cutShort seeds a node where kubeadm join wrote its kubelet kubeconfig, but the join script
+// never saw it finish and the cluster does not know the node.
+func cutShort(t *testing.T, n *node) {
 	t.Helper()
 	n.write(t, "etc/kubernetes/kubelet.conf", "kubelet\n", 0o600)
 	n.write(t, "etc/kubernetes/pki/ca.crt", testCACert, 0o644)
@@ -872,6 +881,14 @@ func scriptCases() []scriptCase {
 			noKubeadm(t, n, r)
 			checkKubeconfigPrinted(t, n, r)
 		}},
+		{name: "init-cut-short", script: initScript, seed: func(t *testing.T, n *node) {
+			t.Helper()
+			n.write(t, adminConf, "apiVersion: v1\nkind: Config\n", 0o600) // no API server answers
+		}, changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubeadm reset --force", 1)
+			checkInit(t, n, r)
+		}, again: noKubeadm},
 		{name: "token", script: tokenScript, seed: apiUp, changes: true, check: checkToken},
 		{name: "join", script: joinScript, changes: true, check: checkJoined, again: noKubeadm},
 		{name: "join-already-joined", script: joinScript, seed: joined, check: func(t *testing.T, n *node, r result) {
@@ -879,6 +896,11 @@ func scriptCases() []scriptCase {
 			noKubeadm(t, n, r)
 			wantAbsent(t, n, "etc/metalk8s/kubeadm-join.yaml")
 		}},
+		{name: "join-cut-short", script: joinScript, seed: cutShort, changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubeadm reset --force", 1)
+			checkJoined(t, n, r)
+		}, again: noKubeadm},
 		{name: "registered", script: registeredScript, seed: func(t *testing.T, n *node) {
 			apiUp(t, n)
 			workerRegistered(t, n)

@@ -8,4 +8,5 @@ if [ ! -f "$root/etc/kubernetes/kubelet.conf" ] && [ ! -f "$root/etc/kubernetes/
 fi
 kubeadm reset --force >&2
 rm -rf "$root/etc/cni/net.d"
+rm -f "$root/etc/metalk8s/init.finished" "$root/etc/metalk8s/join.finished"
 echo "metalk8s: node reset" >&2

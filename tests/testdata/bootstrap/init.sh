@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Initialises the control plane on sv-controller with kubeadm, using the cluster CA metalk8s generated,
 # and prints the admin kubeconfig on standard output (and nothing else). Rendered by metalk8s; safe
-# to run again: an initialised control plane is left as it is.
+# to run again: a control plane whose init finished is left as it is, one whose init was cut short
+# is reset and initialised again.
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -69,7 +70,22 @@ forget() {
 }
 
 admin="$root/etc/kubernetes/admin.conf"
-if [ -f "$admin" ]; then
+finished="$root/etc/metalk8s/init.finished"
+api_ready() {
+  kubectl --kubeconfig "$admin" get --raw /readyz
+}
+if [ ! -f "$finished" ] && [ -f "$admin" ]; then
+  # kubeadm init ran, but this script did not see it finish: keep a control plane that answers,
+  # reset one that does not.
+  if wait_for 120 "the existing API server on sv-controller" api_ready; then
+    mkdir -p "$(dirname "$finished")"
+    : >"$finished"
+  else
+    log "an earlier kubeadm init did not finish: resetting sv-controller before initialising again"
+    kubeadm reset --force >&2
+  fi
+fi
+if [ -f "$finished" ]; then
   log "the control plane is already initialised"
 else
   mkdir -p "$root/etc/kubernetes/pki"
@@ -172,6 +188,8 @@ KUBEADM
   # Image pulls are the slow, flaky part: retry them before init so init itself runs once.
   retry 5 kubeadm config images pull --config "$root/etc/metalk8s/kubeadm-init.yaml" >&2
   kubeadm init --config "$root/etc/metalk8s/kubeadm-init.yaml" --skip-token-print >&2
+  mkdir -p "$(dirname "$finished")"
+  : >"$finished"
 fi
-wait_for 300 "the API server on sv-controller" kubectl --kubeconfig "$admin" get --raw /readyz
+wait_for 300 "the API server on sv-controller" api_ready
 cat "$admin"

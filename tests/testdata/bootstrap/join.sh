@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Joins sv-worker-0 to the cluster with kubeadm. Rendered by metalk8s; safe to run again: a node that
-# has joined is left as it is.
+# Joins sv-worker-0 to the cluster with kubeadm. Rendered by metalk8s; safe to run again: a node whose
+# join finished is left as it is, one whose join was cut short is reset and joined again.
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -52,7 +52,20 @@ forget() {
   exit 1
 }
 
-if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
+kubelet_conf="$root/etc/kubernetes/kubelet.conf"
+finished="$root/etc/metalk8s/join.finished"
+if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
+  # kubeadm join ran, but this script did not see it finish: keep a node the cluster knows,
+  # reset one it does not.
+  if kubectl --kubeconfig "$kubelet_conf" get node "sv-worker-0" >/dev/null 2>&1; then
+    mkdir -p "$(dirname "$finished")"
+    : >"$finished"
+  else
+    log "an earlier kubeadm join did not finish: resetting sv-worker-0 before joining again"
+    kubeadm reset --force >&2
+  fi
+fi
+if [ -f "$finished" ]; then
   log "sv-worker-0 has already joined"
   exit 0
 fi
@@ -80,4 +93,6 @@ KUBEADM
 retry 5 kubeadm config images pull --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
 # Discovery retries on its own until the API server answers, bounded by the config's timeouts.
 kubeadm join --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
+mkdir -p "$(dirname "$finished")"
+: >"$finished"
 log "sv-worker-0 joined"

@@ -241,6 +241,7 @@ if [ ! -f "$root/etc/kubernetes/kubelet.conf" ] && [ ! -f "$root/etc/kubernetes/
 fi
 kubeadm reset --force >&2
 rm -rf "$root/etc/cni/net.d"
+rm -f "$root/etc/metalk8s/init.finished" "$root/etc/metalk8s/join.finished"
 echo "metalk8s: node reset" >&2
 RESET
 update_file /usr/local/sbin/metalk8s-remove-node 0755 <<'REMOVE' || true

@@ -234,6 +234,7 @@ if [ ! -f "$root/etc/kubernetes/kubelet.conf" ] && [ ! -f "$root/etc/kubernetes/
 fi
 kubeadm reset --force >&2
 rm -rf "$root/etc/cni/net.d"
+rm -f "$root/etc/metalk8s/init.finished" "$root/etc/metalk8s/join.finished"
 echo "metalk8s: node reset" >&2
 RESET
 log "sv-worker-0 is prepared"
