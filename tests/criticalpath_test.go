@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +71,34 @@ func TestNoAvoidableWait(t *testing.T) {
 				if w != own && strings.Contains(d, "::metalk8s-"+w) {
 					t.Errorf("%s %s waits for %s", res.Type, res.Name, d[strings.LastIndex(d, "::")+2:])
 				}
+			}
+		}
+	}
+}
+
+// TestScriptsWaitForConditions checks every remote script: waits poll a condition with a time
+// limit (wait_for) and network operations retry a bounded number of times (retry); no script
+// sleeps a fixed time of its own.
+func TestScriptsWaitForConditions(t *testing.T) {
+	lib := regexp.MustCompile(`(?s)\n(retry|wait_for)\(\) \{\n.*?\n\}\n`)
+	waitCall := regexp.MustCompile(`wait_for (\S+) `)
+	retryCall := regexp.MustCompile(`retry (\S+) `)
+	for name, body := range artefacts(t) {
+		if !strings.HasSuffix(name, ".sh") {
+			continue
+		}
+		own := lib.ReplaceAllString(body, "\n")
+		if strings.Contains(own, "sleep ") {
+			t.Errorf("%s sleeps a fixed time outside retry and wait_for", name)
+		}
+		for _, m := range waitCall.FindAllStringSubmatch(own, -1) {
+			if n, err := strconv.Atoi(m[1]); err != nil || n <= 0 || n > 1800 {
+				t.Errorf("%s: wait_for limit %q is not a bound of at most 30 minutes", name, m[1])
+			}
+		}
+		for _, m := range retryCall.FindAllStringSubmatch(own, -1) {
+			if n, err := strconv.Atoi(m[1]); err != nil || n <= 0 || n > 10 {
+				t.Errorf("%s: retry count %q is not a bound of at most 10", name, m[1])
 			}
 		}
 	}

@@ -137,7 +137,31 @@ func RenderFirewall(d FirewallData) (string, error) { return render("firewall.nf
 func RenderPrepare(d PrepareData) (string, error) {
 	d.Firewall, d.ContainerdConfig = line(d.Firewall), line(d.ContainerdConfig)
 	d.ResetScript, d.RemoveNodeScript = line(d.ResetScript), line(d.RemoveNodeScript)
-	return render("prepare.sh.tmpl", d, d.Firewall, d.ContainerdConfig, d.ResetScript, d.RemoveNodeScript)
+	return render("prepare.sh.tmpl", d, unchecked(d.Firewall, d.ContainerdConfig, d.ResetScript, d.RemoveNodeScript)...)
+}
+
+// checkedFiles are the shipped files, checked once for here-document delimiters when the package
+// loads rather than once per node.
+var checkedFiles = func() map[string]bool {
+	files := map[string]bool{}
+	for _, f := range []string{line(containerdConfig), line(resetScript), line(removeNodeScript)} {
+		if heredocLine.MatchString(f) {
+			panic("bootstrap: a shipped file contains a here-document delimiter line")
+		}
+		files[f] = true
+	}
+	return files
+}()
+
+// unchecked leaves out the contents already checked.
+func unchecked(contents ...string) []string {
+	out := contents[:0:0]
+	for _, c := range contents {
+		if c != "" && !checkedFiles[c] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // RenderInit renders the controller's init script.
