@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -109,8 +108,11 @@ func (a CalicoBGPArgs) validate() error {
 	if a.PodCIDR == "" {
 		add("PodCIDR is required")
 	}
-	if !slices.Contains(topology.Modes, a.Mode) {
-		add("Mode %q: must be %q or %q", a.Mode, topology.ModeCalico, topology.ModeBirdLocalPeer)
+	if err := a.Mode.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := topology.ValidatePools(a.Pools); err != nil {
+		errs = append(errs, err)
 	}
 	if a.LocalASN == a.MetalLBASN {
 		add("LocalASN and MetalLBASN are both %d: the 127.0.0.1 session must be eBGP", a.LocalASN)
@@ -121,16 +123,6 @@ func (a CalicoBGPArgs) validate() error {
 			add("Nodes[%d].Name %q: must be a unique node name", i, n.Name)
 		}
 		seen[n.Name] = true
-	}
-	pools := map[string]bool{}
-	for i, p := range a.Pools {
-		if p.Name == "" || pools[p.Name] {
-			add("Pools[%d].Name %q: must be set and unique", i, p.Name)
-		}
-		pools[p.Name] = true
-		if len(p.CIDRs) == 0 {
-			add("Pools[%d] (%s): no CIDRs", i, p.Name)
-		}
 	}
 	return errors.Join(errs...)
 }

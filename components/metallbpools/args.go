@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -77,21 +76,18 @@ func (a MetalLBPoolsArgs) validate() error {
 	if !versionPattern.MatchString(a.Version) {
 		add("Version %q: must be a MetalLB release 0.MINOR.PATCH", a.Version)
 	}
-	if !slices.Contains(topology.Modes, a.Mode) {
-		add("Mode %q: must be %q or %q", a.Mode, topology.ModeCalico, topology.ModeBirdLocalPeer)
+	if err := a.Mode.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := topology.ValidatePools(a.Pools); err != nil {
+		errs = append(errs, err)
 	}
 	if a.Mode == topology.ModeBirdLocalPeer && (a.LocalASN == 0 || a.LocalASN == a.MetalLBASN) {
 		add("LocalASN %d: required in %s mode and different from MetalLBASN %d", a.LocalASN, a.Mode, a.MetalLBASN)
 	}
 	names := map[string]bool{}
-	for i, p := range a.Pools {
-		if p.Name == "" || names[p.Name] {
-			add("Pools[%d].Name %q: must be set and unique", i, p.Name)
-		}
+	for _, p := range a.Pools {
 		names[p.Name] = true
-		if len(p.CIDRs) == 0 {
-			add("Pools[%d] (%s): no CIDRs", i, p.Name)
-		}
 	}
 	if a.Ingress != nil && !names[a.Ingress.Pool] {
 		add("Ingress.Pool %q: names no pool", a.Ingress.Pool)

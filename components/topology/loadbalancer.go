@@ -1,6 +1,12 @@
 package topology
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
 
 // LoadBalancerMode says who announces LoadBalancer addresses to the top-of-rack routers.
 type LoadBalancerMode string
@@ -39,4 +45,28 @@ type LoadBalancerPool struct {
 	CIDRs []pulumi.StringInput
 	// AutoAssign lets MetalLB hand out the pool's addresses to services that do not ask for a pool.
 	AutoAssign bool
+}
+
+// Validate reports a mode that is neither ModeCalico nor ModeBirdLocalPeer.
+func (m LoadBalancerMode) Validate() error {
+	if !slices.Contains(Modes, m) {
+		return fmt.Errorf("invalid Mode %q: must be %q or %q", m, ModeCalico, ModeBirdLocalPeer)
+	}
+	return nil
+}
+
+// ValidatePools reports every pool without a unique name or without CIDRs.
+func ValidatePools(pools []LoadBalancerPool) error {
+	var errs []error
+	names := map[string]bool{}
+	for i, p := range pools {
+		if p.Name == "" || names[p.Name] {
+			errs = append(errs, fmt.Errorf("invalid Pools[%d].Name %q: must be set and unique", i, p.Name))
+		}
+		names[p.Name] = true
+		if len(p.CIDRs) == 0 {
+			errs = append(errs, fmt.Errorf("invalid Pools[%d] (%s): no CIDRs", i, p.Name))
+		}
+	}
+	return errors.Join(errs...)
 }
