@@ -119,7 +119,8 @@ func (c *Cloud) Invokes() []Invoke {
 // register records a resource registration and answers it as the cloud would.
 func (c *Cloud) register(req *pulumirpc.RegisterResourceRequest, inputs resource.PropertyMap) (string, resource.PropertyMap, error) {
 	if err, ok := c.FailOn[req.GetName()]; ok {
-		return "", nil, err
+		// The engine reports a failed step with the resource it belongs to.
+		return "", nil, fmt.Errorf("%s (%s): %w", req.GetType(), req.GetName(), err)
 	}
 	if d := c.Slow[req.GetType()]; d > 0 && !c.Preview {
 		time.Sleep(d)
