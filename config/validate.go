@@ -269,6 +269,9 @@ func printableASCII(s string) bool {
 	return true
 }
 
+// reservedClassE is 240.0.0.0/4, reserved and not routed.
+var reservedClassE = netip.MustParsePrefix("240.0.0.0/4")
+
 var (
 	calicoVersionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
 	metallbVersionPattern = regexp.MustCompile(`^0\.\d+\.\d+$`)
@@ -332,6 +335,11 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 			if !ok {
 				continue
 			}
+			if a := prefix.Addr(); a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
+				prefix.Overlaps(reservedClassE) {
+				v.add(key, cidr, "is not a unicast range a service can be reached on (loopback, link-local, multicast or reserved)")
+				continue
+			}
 			for _, r := range ranges {
 				if prefix.Overlaps(r.prefix) {
 					v.add(key, cidr, "overlaps %s %s", r.key, r.prefix)
@@ -339,6 +347,10 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 			}
 			ranges = append(ranges, taken{key, prefix})
 		}
+	}
+	// The speakers run on the workers: without one, nothing would announce the pools.
+	if lb.Mode == string(topology.ModeBirdLocalPeer) && *c.Workers.Count == 0 {
+		v.add("loadBalancer.mode", lb.Mode, "needs at least one worker (workers.count), where MetalLB's speakers run; use calico on a one-node cluster")
 	}
 	if c.Ingress.Enabled {
 		if c.Ingress.Pool == "" {
