@@ -82,7 +82,12 @@ func itoa(i int) string {
 //
 // As a unit test it runs the seed corpus; fuzz it with
 //
-//	go test ./config -run '^$' -fuzz FuzzParse -fuzztime 30s
+//	go test ./config -run '^$' -fuzz '^FuzzParse$' -fuzztime 60s
+//
+// or, with a count instead of a duration (Go 1.26's fuzzing coordinator can fail a duration-bound
+// run with a bare "context deadline exceeded" at its end, golang/go#75804, fixed in Go 1.27):
+//
+//	go test ./config -run '^$' -fuzz '^FuzzParse$' -fuzztime 200000x
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add([]byte(s))

@@ -117,6 +117,10 @@ func (c *Cluster) validateKubernetes(v *collector) {
 		v.add("kubernetes.apiPort", k.APIPort, "must be a TCP port, 1 to 65535")
 	} else if owner, taken := controlPlanePorts[k.APIPort]; taken {
 		v.add("kubernetes.apiPort", k.APIPort, "is used by %s on the controller", owner)
+	} else if k.APIPort >= nodePortMin && k.APIPort <= nodePortMax {
+		// kube-proxy opens NodePorts on the controller's private address, where the kubelets reach
+		// the API server: a service could take its port.
+		v.add("kubernetes.apiPort", k.APIPort, "is in the NodePort range %d-%d", nodePortMin, nodePortMax)
 	}
 	if !dnsPattern.MatchString(k.DNSDomain) || len(k.DNSDomain) > 253 {
 		v.add("kubernetes.dnsDomain", k.DNSDomain, "must be a lower-case DNS domain such as cluster.local")
@@ -165,6 +169,12 @@ func (c *Cluster) validateAPIServer(v *collector) {
 		parseCIDR(v, fmt.Sprintf("apiServer.allowedCidrs[%d]", i), cidr)
 	}
 }
+
+// The default NodePort range of kube-apiserver (--service-node-port-range).
+const (
+	nodePortMin = 30000
+	nodePortMax = 32767
+)
 
 // controlPlanePorts are the ports the control plane already binds on the controller.
 var controlPlanePorts = map[int]string{
@@ -269,8 +279,23 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// reservedClassE is 240.0.0.0/4, reserved and not routed.
-var reservedClassE = netip.MustParsePrefix("240.0.0.0/4")
+// nonUnicast are the IPv4 ranges a LoadBalancer pool may not touch: "this network", loopback,
+// link-local (the newer sites' routers live there), multicast and the reserved class E.
+var nonUnicast = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("240.0.0.0/4"),
+}
+
+// overlapsNonUnicast names the first non-unicast range p overlaps, if any. It compares whole
+// ranges, not p's first address: 169.0.0.0/8 contains the link-local routers.
+func overlapsNonUnicast(p netip.Prefix) (netip.Prefix, bool) {
+	for _, n := range nonUnicast {
+		if p.Overlaps(n) {
+			return n, true
+		}
+	}
+	return netip.Prefix{}, false
+}
 
 var (
 	calicoVersionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
@@ -335,9 +360,8 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 			if !ok {
 				continue
 			}
-			if a := prefix.Addr(); a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
-				prefix.Overlaps(reservedClassE) {
-				v.add(key, cidr, "is not a unicast range a service can be reached on (loopback, link-local, multicast or reserved)")
+			if n, bad := overlapsNonUnicast(prefix); bad {
+				v.add(key, cidr, "overlaps %s, which no service can be reached on", n)
 				continue
 			}
 			for _, r := range ranges {

@@ -25,6 +25,10 @@ echo "== go test ./..."
 # CI=true makes a test that cannot find a tool fail instead of skip.
 go test -count=1 ./...
 
+echo "== fuzzing (bounded by execution count; the first run instruments every dependency)"
+go test ./config -run '^$' -fuzz '^FuzzParse$' -fuzztime 20000x
+go test ./tests -run '^$' -fuzz '^FuzzProgramEdits$' -fuzztime 300x -fuzzminimizetime 1x
+
 echo "== benchmarks (one run each; figures in the output)"
 go test ./tests -run '^$' -bench Program -benchtime 1x -cpu 1 -benchmem
 go test ./cmd/plan -run '^$' -bench Plan -benchtime 1x -benchmem

@@ -1,0 +1,301 @@
+package tests
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// shortType is the last part of a resource type token: Device, Command, ConfigGroup, Release...
+func shortType(typ string) string {
+	return typ[strings.LastIndex(typ, ":")+1:]
+}
+
+// effect describes how the registrations of after differ from those of before, one sorted line
+// per resource: "+ Type name" appeared, "- Type name" disappeared, "~ Type name: a,b" its inputs
+// a and b changed. Resources are matched by URN; a resource whose inputs are equal is left out.
+func effect(before, after *result) []string {
+	old := map[string]map[string]any{}
+	names := map[string]string{}
+	for _, r := range before.cloud.Resources() {
+		old[r.URN] = plainMap(r)
+		names[r.URN] = shortType(r.Type) + " " + r.Name
+	}
+	var out []string
+	for _, r := range after.cloud.Resources() {
+		id := shortType(r.Type) + " " + r.Name
+		prev, ok := old[r.URN]
+		if !ok {
+			out = append(out, "+ "+id)
+			continue
+		}
+		delete(old, r.URN)
+		cur := plainMap(r)
+		var keys []string
+		for k := range keyUnion(prev, cur) {
+			if !reflect.DeepEqual(prev[k], cur[k]) {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			sort.Strings(keys)
+			out = append(out, "~ "+id+": "+strings.Join(keys, ","))
+		}
+	}
+	for urn := range old {
+		out = append(out, "- "+names[urn])
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keyUnion is the set of keys of two maps.
+func keyUnion(a, b map[string]any) map[string]bool {
+	u := map[string]bool{}
+	for k := range a {
+		u[k] = true
+	}
+	for k := range b {
+		u[k] = true
+	}
+	return u
+}
+
+// inverse is the effect of undoing a change: what appeared disappears and the other way round.
+func inverse(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		switch l[0] {
+		case '+':
+			out[i] = "-" + l[1:]
+		case '-':
+			out[i] = "+" + l[1:]
+		default:
+			out[i] = l
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prefixed returns each line with a prefix, sorted.
+func prefixed(prefix string, lines ...string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = prefix + l
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nodeResources are the resources a node brings, by short type and name: its device, its BGP
+// session and top-of-rack peers, and its bootstrap steps (prepare and init on the controller;
+// prepare, token, join and registered for a worker).
+func nodeResources(host string, controller bool) []string {
+	out := []string{
+		"Device metalk8s-" + host,
+		"BgpSession metalk8s-" + host + "-bgp",
+		"ConfigGroup metalk8s-" + host + "-bgp-peers",
+		"Command metalk8s-" + host + "-prepare",
+	}
+	if controller {
+		return append(out, "Command metalk8s-"+host+"-init")
+	}
+	for _, step := range []string{"token", "join", "registered"} {
+		out = append(out, "Command metalk8s-"+host+"-"+step)
+	}
+	return out
+}
+
+// clusterNodes are the resources of every node of a cluster in a metro with n workers.
+func clusterNodes(metro string, n int) []string {
+	out := nodeResources(metro+"-controller", true)
+	for i := 0; i < n; i++ {
+		out = append(out, nodeResources(metro+"-worker-"+itoa(i), false)...)
+	}
+	return out
+}
+
+// concat joins line lists and sorts them.
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// changeCase is one configuration change checked by TestChanges.
+type changeCase struct {
+	// name describes the change.
+	name string
+	// base edits the dev stack for both runs.
+	base []edit
+	// change edits it further for the second run only.
+	change []edit
+	// devices is set when the change is to the devices themselves (plan, metro, operating
+	// system, billing): existing devices must then change. Otherwise none may.
+	devices bool
+	// want is the exact effect of the change (see effect); undoing it has the inverse effect.
+	want []string
+}
+
+// changeCases are the changes of TestChanges with their expected effects.
+func changeCases() []changeCase {
+	bird := []edit{{"loadBalancer.mode", "bird-local-peer"}}
+	extraPool := edit{"loadBalancer.pools[3]", map[string]any{"name": "extra", "cidrs": []any{"10.99.111.0/25"}}}
+	versionSteps := prefixed("~ Command ",
+		"metalk8s-sv-controller-prepare: stdin", "metalk8s-sv-controller-init: stdin",
+		"metalk8s-sv-worker-0-prepare: stdin", "metalk8s-sv-worker-1-prepare: stdin")
+	return []changeCase{
+		{name: "Kubernetes patch 1.37.2 to 1.37.3", change: []edit{{"kubernetes.version", "1.37.3"}}, want: versionSteps},
+		{name: "Kubernetes minor 1.37.2 to 1.38.0", change: []edit{{"kubernetes.version", "1.38.0"}}, want: versionSteps},
+		{name: "workers 2 to 3", change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
+		{name: "workers 2 to 1", change: []edit{{"workers.count", 1}}, want: prefixed("- ", nodeResources("sv-worker-1", false)...)},
+		{name: "workers 2 to 0", change: []edit{{"workers.count", 0}},
+			want: concat(prefixed("- ", nodeResources("sv-worker-0", false)...), prefixed("- ", nodeResources("sv-worker-1", false)...))},
+		{name: "workers 2 to 3 in bird-local-peer", base: bird, change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
+		{name: "pool added (calico announces)", change: []edit{extraPool},
+			want: []string{"+ ConfigGroup metalk8s-pool-extra", "~ ConfigGroup metalk8s-bgp-configuration: objs"}},
+		{name: "pool added (bird-local-peer)", base: bird, change: []edit{extraPool},
+			want: []string{"+ ConfigGroup metalk8s-pool-extra", "~ ConfigGroup metalk8s-bgp: objs", "~ ConfigGroup metalk8s-loadbalancer-ippools: objs"}},
+		{name: "pool added on a new elastic block", change: []edit{
+			{"elasticIps[2]", map[string]any{"name": "extra", "type": "public_ipv4", "quantity": 8}},
+			{"loadBalancer.pools[3]", map[string]any{"name": "extra", "elasticIp": "extra"}}},
+			want: []string{"+ ConfigGroup metalk8s-pool-extra", "+ ReservedIpBlock metalk8s-eip-extra", "~ ConfigGroup metalk8s-bgp-configuration: objs"}},
+		{name: "pool autoAssign flipped", change: []edit{{"loadBalancer.pools[1].autoAssign", true}},
+			want: []string{"~ ConfigGroup metalk8s-pool-metal-private: objs"}},
+		{name: "MetalLB 0.16.2 to 0.16.3", change: []edit{{"metallb.version", "0.16.3"}}, want: []string{"~ Release metalk8s-metallb: version"}},
+		{name: "MetalLB 0.16.2 to 0.16.3 in bird-local-peer", base: bird, change: []edit{{"metallb.version", "0.16.3"}}, want: []string{"~ Release metalk8s-metallb: version"}},
+		{name: "MetalLB ASN in bird-local-peer", base: bird, change: []edit{{"metallb.asn", 65481}},
+			want: []string{"~ ConfigGroup metalk8s-bgp: objs", "~ ConfigGroup metalk8s-metallb-peer: objs"}},
+		{name: "Calico 3.31.7 to 3.31.8", change: []edit{{"calico.version", "3.31.8"}}, want: []string{"~ Release metalk8s-calico: version"}},
+		{name: "Calico 3.31.7 to 3.31.8 in bird-local-peer", base: bird, change: []edit{{"calico.version", "3.31.8"}},
+			want: []string{"~ Command metalk8s-bird-template: stdin", "~ Release metalk8s-calico: version"}},
+		{name: "mode calico to bird-local-peer", change: bird, want: []string{
+			"+ Command metalk8s-bird-template", "+ ConfigGroup metalk8s-bgp", "+ ConfigGroup metalk8s-loadbalancer-ippools",
+			"+ ConfigGroup metalk8s-metallb-peer", "+ ConfigMap metalk8s-bird-templates",
+			"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ Release metalk8s-metallb: values"}},
+		{name: "MD5 password set", change: []edit{{"bgp.md5Password", "md5-change"}}, want: []string{
+			"+ Role metalk8s-bgp-password", "+ RoleBinding metalk8s-bgp-password", "+ Secret metalk8s-bgp-password",
+			"~ ConfigGroup metalk8s-sv-controller-bgp-peers: objs", "~ ConfigGroup metalk8s-sv-worker-0-bgp-peers: objs",
+			"~ ConfigGroup metalk8s-sv-worker-1-bgp-peers: objs", "~ Project metalk8s: bgpConfig"}},
+		{name: "API allow-list", change: []edit{{"apiServer.allowedCidrs", []any{"198.51.100.8/32"}}},
+			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
+		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
+			prefixed("~ Command ", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
+				"metalk8s-sv-controller-prepare: connection,stdin"),
+			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),
+			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),
+			[]string{"~ kubernetes metalk8s: kubeconfig"})},
+		{name: "API port", change: []edit{{"kubernetes.apiPort", 8443}}, want: concat(
+			prefixed("~ Command ", "metalk8s-sv-controller-init: stdin", "metalk8s-sv-controller-prepare: stdin",
+				"metalk8s-sv-worker-0-join: stdin", "metalk8s-sv-worker-1-join: stdin"),
+			[]string{"~ kubernetes metalk8s: kubeconfig"})},
+		{name: "pod network", change: []edit{{"kubernetes.podCidr", "100.64.0.0/16"}},
+			want: append(append([]string{}, versionSteps...), "~ Release metalk8s-calico: values")},
+		{name: "local ASN", change: []edit{{"bgp.asn", 65001}},
+			want: []string{"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ Project metalk8s: bgpConfig"}},
+		{name: "local ASN in bird-local-peer", base: bird, change: []edit{{"bgp.asn", 65001}},
+			want: []string{"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ ConfigGroup metalk8s-bgp: objs", "~ Project metalk8s: bgpConfig"}},
+		{name: "project name", change: []edit{{"project.name", "k8s-bgp-2"}}, want: []string{"~ Project metalk8s: name"}},
+		{name: "elastic block size", change: []edit{{"elasticIps[0].quantity", 8}}, want: []string{
+			"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ ConfigGroup metalk8s-pool-metal-public: objs", "~ ReservedIpBlock metalk8s-eip-public: quantity"}},
+		{name: "ingress pool", change: []edit{{"ingress.pool", "metal-global"}}, want: []string{"~ Release metalk8s-ingress: values"}},
+		{name: "ingress disabled", change: []edit{{"ingress.enabled", false}}, want: []string{"- Release metalk8s-ingress", "- Service metalk8s-ingress"}},
+		{name: "workers plan", change: []edit{{"workers.plan", "m3.small.x86"}}, devices: true,
+			want: prefixed("~ Device ", "metalk8s-sv-worker-0: plan", "metalk8s-sv-worker-1: plan")},
+		{name: "controller plan", change: []edit{{"controller.plan", "m3.small.x86"}}, devices: true,
+			want: []string{"~ Device metalk8s-sv-controller: plan"}},
+		{name: "operating system", change: []edit{{"operatingSystem", "ubuntu_22_04"}}, devices: true,
+			want: prefixed("~ Device ", "metalk8s-sv-controller: operatingSystem", "metalk8s-sv-worker-0: operatingSystem", "metalk8s-sv-worker-1: operatingSystem")},
+		{name: "billing cycle", change: []edit{{"billingCycle", "monthly"}}, devices: true,
+			want: prefixed("~ Device ", "metalk8s-sv-controller: billingCycle", "metalk8s-sv-worker-0: billingCycle", "metalk8s-sv-worker-1: billingCycle")},
+		// Device names carry the metro: every node is replaced, and the public block moves.
+		{name: "metro sv to da", change: []edit{{"metro", "da"}}, devices: true, want: concat(
+			prefixed("- ", clusterNodes("sv", 2)...), prefixed("+ ", clusterNodes("da", 2)...),
+			[]string{"~ ReservedIpBlock metalk8s-eip-public: metro"})},
+	}
+}
+
+// deviceChanges are the lines of an effect where an existing device's inputs change, and whether
+// devices are replaced: some disappear while others appear in their stead.
+func deviceChanges(lines []string) (changed []string, replaced bool) {
+	var gone, added bool
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "~ Device "):
+			changed = append(changed, l)
+		case strings.HasPrefix(l, "- Device "):
+			gone = true
+		case strings.HasPrefix(l, "+ Device "):
+			added = true
+		}
+	}
+	return changed, gone && added
+}
+
+// TestChanges runs each configuration change as two runs of the dev stack, before and after, and
+// checks its exact effect on the registered resources and their inputs; then the change undone,
+// whose effect must be the inverse. No existing device may change unless the change is to the
+// devices themselves, and then they must.
+func TestChanges(t *testing.T) {
+	for _, tc := range changeCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			runWith := func(edits ...[]edit) *result {
+				c := devCluster(t)
+				for _, es := range edits {
+					for _, e := range es {
+						set(t, c, e.path, e.val)
+					}
+				}
+				r := run(t, c, runOptions{})
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				return r
+			}
+			before, after := runWith(tc.base), runWith(tc.base, tc.change)
+			for _, dir := range []struct {
+				name     string   // forward or undone
+				from, to *result  // the runs compared
+				want     []string // the expected effect
+			}{{"forward", before, after, tc.want}, {"undone", after, before, inverse(tc.want)}} {
+				got := effect(dir.from, dir.to)
+				if !reflect.DeepEqual(got, dir.want) {
+					t.Errorf("%s effect:\n  %s\nwant:\n  %s", dir.name, strings.Join(got, "\n  "), strings.Join(dir.want, "\n  "))
+				}
+				changed, replaced := deviceChanges(got)
+				if tc.devices && len(changed) == 0 && !replaced {
+					t.Errorf("%s: the change is to the devices, yet no device changes", dir.name)
+				}
+				if !tc.devices && (len(changed) > 0 || replaced) {
+					t.Errorf("%s: existing devices change: %v (replaced: %v)", dir.name, changed, replaced)
+				}
+			}
+		})
+	}
+}
+
+// TestEffectDescribes shows that effect sees each kind of difference: an input changed in one
+// resource, a resource gone and one new.
+func TestEffectDescribes(t *testing.T) {
+	base := devCluster(t)
+	before := run(t, base, runOptions{})
+	set(t, base, "workers.count", 1)
+	set(t, base, "workers.plan", "m3.small.x86")
+	after := run(t, base, runOptions{})
+	if before.err != nil || after.err != nil {
+		t.Fatal(before.err, after.err)
+	}
+	got := effect(before, after)
+	want := concat(prefixed("- ", nodeResources("sv-worker-1", false)...), []string{"~ Device metalk8s-sv-worker-0: plan"})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("effect:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if got := effect(before, before); len(got) != 0 {
+		t.Errorf("a run compared with itself: %v", got)
+	}
+}
