@@ -114,10 +114,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 
 // Pools are the configured LoadBalancer pools: an elastic IP block's CIDR or private CIDRs.
 func Pools(cfg *config.Cluster, cluster *metalcluster.MetalCluster) []topology.LoadBalancerPool {
-	blocks := map[string]pulumi.StringInput{}
-	for _, e := range cluster.ElasticIPs {
-		blocks[e.Name] = e.CIDR
-	}
+	blocks := cluster.ElasticIPCIDRs()
 	pools := make([]topology.LoadBalancerPool, 0, len(cfg.LoadBalancer.Pools))
 	for _, p := range cfg.LoadBalancer.Pools {
 		pool := topology.LoadBalancerPool{Name: p.Name, AutoAssign: *p.AutoAssign}
@@ -186,14 +183,7 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 // Map is the stack outputs by name.
 func (o *Outputs) Map() pulumi.Map {
 	c := o.Cluster
-	nodes := pulumi.Array{}
-	for _, n := range c.Nodes {
-		nodes = append(nodes, n.Info)
-	}
-	eips := pulumi.StringMap{}
-	for _, e := range c.ElasticIPs {
-		eips[e.Name] = e.CIDR
-	}
+	nodes, eips := c.NodeInfos(), c.ElasticIPCIDRs()
 	m := pulumi.Map{
 		"projectId":             c.ProjectID,
 		"localAsn":              pulumi.Int(c.LocalASN),

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metalk8s/metalk8s/internal/graph"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
 
@@ -19,15 +20,7 @@ func closure(byURN map[string]*mockcloud.Resource, urn string) map[string]bool {
 		if !ok {
 			return
 		}
-		deps := append([]string{}, r.DependsOn...)
-		for _, ds := range r.PropertyDeps {
-			deps = append(deps, ds...)
-		}
-		// A resource also waits for its provider; a provider reference is "<urn>::<id>".
-		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
-			deps = append(deps, r.Provider[:i])
-		}
-		for _, d := range deps {
+		for _, d := range graph.Dependencies(r) {
 			if !seen[d] {
 				seen[d] = true
 				walk(d)

@@ -297,16 +297,27 @@ func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalCluste
 	return nil
 }
 
-// outputMap is what the component records as its outputs in the state.
-func (c *MetalCluster) outputMap() pulumi.Map {
-	nodes := pulumi.Array{}
-	for _, n := range c.Nodes {
-		nodes = append(nodes, n.Info)
+// NodeInfos are every node's description, controller first, as one output array.
+func (c *MetalCluster) NodeInfos() pulumi.Array {
+	nodes := make(pulumi.Array, len(c.Nodes))
+	for i, n := range c.Nodes {
+		nodes[i] = n.Info
 	}
+	return nodes
+}
+
+// ElasticIPCIDRs are the reserved blocks' CIDRs by block name.
+func (c *MetalCluster) ElasticIPCIDRs() pulumi.StringMap {
 	eips := pulumi.StringMap{}
 	for _, e := range c.ElasticIPs {
 		eips[e.Name] = e.CIDR
 	}
+	return eips
+}
+
+// outputMap is what the component records as its outputs in the state.
+func (c *MetalCluster) outputMap() pulumi.Map {
+	nodes, eips := c.NodeInfos(), c.ElasticIPCIDRs()
 	return pulumi.Map{
 		"projectId":     c.ProjectID,
 		"localAsn":      pulumi.Int(c.LocalASN),
