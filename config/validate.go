@@ -209,6 +209,17 @@ func (c *Cluster) validateBGP(v *collector) {
 	}
 }
 
+// checkName checks a name that names resources and must be unique among its kind, and records it.
+func checkName(v *collector, key, name string, seen map[string]bool, kind string) {
+	switch {
+	case !namePattern.MatchString(name):
+		v.add(key, name, "must be 1 to 40 lower-case letters, digits or '-', starting and ending with a letter or digit")
+	case seen[name]:
+		v.add(key, name, "is used by another %s", kind)
+	}
+	seen[name] = true
+}
+
 // privateASN reports whether asn is in the 16-bit or 32-bit private ranges (RFC 6996).
 func privateASN(asn int64) bool {
 	return (asn >= 64512 && asn <= 65534) || (asn >= 4200000000 && asn <= 4294967294)
@@ -218,13 +229,7 @@ func (c *Cluster) validateElasticIPs(v *collector) {
 	seen := map[string]bool{}
 	for i, b := range c.ElasticIPs {
 		at := fmt.Sprintf("elasticIps[%d]", i)
-		switch {
-		case !namePattern.MatchString(b.Name):
-			v.add(at+".name", b.Name, "must be 1 to 40 lower-case letters, digits or '-', starting and ending with a letter or digit")
-		case seen[b.Name]:
-			v.add(at+".name", b.Name, "is used by another elastic IP block")
-		}
-		seen[b.Name] = true
+		checkName(v, at+".name", b.Name, seen, "elastic IP block")
 		switch b.Type {
 		case "public_ipv4":
 			if b.Metro != "" && b.Metro != c.Metro {
@@ -334,13 +339,7 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 	usedBlocks := map[string]string{}
 	for i, p := range lb.Pools {
 		at := fmt.Sprintf("loadBalancer.pools[%d]", i)
-		switch {
-		case !namePattern.MatchString(p.Name):
-			v.add(at+".name", p.Name, "must be 1 to 40 lower-case letters, digits or '-', starting and ending with a letter or digit")
-		case names[p.Name]:
-			v.add(at+".name", p.Name, "is used by another pool")
-		}
-		names[p.Name] = true
+		checkName(v, at+".name", p.Name, names, "pool")
 		switch {
 		case p.ElasticIP != "" && len(p.CIDRs) > 0:
 			v.add(at, nil, "set elasticIp or cidrs, not both")

@@ -12,15 +12,21 @@ import (
 
 // closure returns every URN a resource depends on, directly, through its provider, or through
 // its dependencies.
-func closure(byURN map[string]*mockcloud.Resource, urn string) map[string]bool {
+func (r *result) closure(urn string) map[string]bool {
+	if r.index == nil {
+		r.index = map[string]*mockcloud.Resource{}
+		for _, res := range r.cloud.Resources() {
+			r.index[res.URN] = res
+		}
+	}
 	seen := map[string]bool{}
 	var walk func(string)
 	walk = func(u string) {
-		r, ok := byURN[u]
+		res, ok := r.index[u]
 		if !ok {
 			return
 		}
-		for _, d := range graph.Dependencies(r) {
+		for _, d := range graph.Dependencies(res) {
 			if !seen[d] {
 				seen[d] = true
 				walk(d)
@@ -40,10 +46,6 @@ func TestBootstrapOrder(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	byURN := map[string]*mockcloud.Resource{}
-	for _, res := range r.cloud.Resources() {
-		byURN[res.URN] = res
-	}
 	urn := func(name string) string { return r.byName(t, commandToken, name).URN }
 	direct := func(name string) []string { return r.byName(t, commandToken, name).DependsOn }
 
@@ -53,7 +55,7 @@ func TestBootstrapOrder(t *testing.T) {
 	workers := []string{"sv-worker-0", "sv-worker-1", "sv-worker-2"}
 	for _, w := range workers {
 		join := "metalk8s-" + w + "-join"
-		deps := closure(byURN, urn(join))
+		deps := r.closure(urn(join))
 		for _, need := range []string{"metalk8s-sv-controller-init", "metalk8s-" + w + "-prepare", "metalk8s-" + w + "-token"} {
 			if !deps[urn(need)] {
 				t.Errorf("%s does not depend on %s", join, need)
@@ -74,7 +76,7 @@ func TestBootstrapOrder(t *testing.T) {
 		}
 	}
 	provider := r.byName(t, "pulumi:providers:kubernetes", "metalk8s")
-	for d := range closure(byURN, provider.URN) {
+	for d := range r.closure(provider.URN) {
 		if strings.Contains(d, "-worker-") {
 			t.Errorf("the Kubernetes provider waits for %s", d)
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/metalk8s/metalk8s/internal/graph"
-	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
 
 // TestCriticalPathDoesNotGrow checks that the longest chain of slow steps is the same for 3, 50
@@ -50,10 +49,6 @@ func TestNoAvoidableWait(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	byURN := map[string]*mockcloud.Resource{}
-	for _, res := range r.cloud.Resources() {
-		byURN[res.URN] = res
-	}
 	workers := []string{"sv-worker-0", "sv-worker-1", "sv-worker-2", "sv-worker-3"}
 	for _, res := range r.cloud.Resources() {
 		own := ""
@@ -66,7 +61,7 @@ func TestNoAvoidableWait(t *testing.T) {
 		if !kube && own == "" {
 			continue
 		}
-		for d := range closure(byURN, res.URN) {
+		for d := range r.closure(res.URN) {
 			for _, w := range workers {
 				if w != own && strings.Contains(d, "::metalk8s-"+w) {
 					t.Errorf("%s %s waits for %s", res.Type, res.Name, d[strings.LastIndex(d, "::")+2:])

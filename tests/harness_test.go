@@ -92,6 +92,8 @@ type result struct {
 	proj  awaited
 	// kubeconfig and endpoint are the bootstrap's outputs.
 	kubeconfig, endpoint awaited
+	// index holds the registered resources by URN, built on first use.
+	index map[string]*mockcloud.Resource
 }
 
 // awaited is a resolved output.

@@ -209,13 +209,9 @@ func TestCalicoMD5(t *testing.T) {
 // the edited BIRD template, MetalLB after Calico, the ingress after its pool.
 func TestLoadBalancerOrder(t *testing.T) {
 	r := modeRun(t, "bird-local-peer", mockcloud.SiteIBX, true)
-	byURN := map[string]*mockcloud.Resource{}
-	for _, res := range r.cloud.Resources() {
-		byURN[res.URN] = res
-	}
 	need := func(typ, name, depType, depName string) {
 		t.Helper()
-		if !closure(byURN, r.byName(t, typ, name).URN)[r.byName(t, depType, depName).URN] {
+		if !r.closure(r.byName(t, typ, name).URN)[r.byName(t, depType, depName).URN] {
 			t.Errorf("%s does not wait for %s", name, depName)
 		}
 	}
@@ -235,7 +231,7 @@ func TestLoadBalancerOrder(t *testing.T) {
 	need(cg, "metalk8s-bgp", rel, "metalk8s-metallb")
 	need(rel, "metalk8s-ingress", cg, "metalk8s-pool-metal-public")
 	// Calico's install does not wait for the workers to join.
-	for d := range closure(byURN, r.byName(t, rel, "metalk8s-calico").URN) {
+	for d := range r.closure(r.byName(t, rel, "metalk8s-calico").URN) {
 		if strings.Contains(d, "-worker-") {
 			t.Errorf("the Calico chart waits for %s", d)
 		}
