@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -105,8 +107,9 @@ func (c *Config) resolve(path string, v any) (any, bool, error) {
 		}
 		secret := false
 		out := map[string]any{}
-		for k, e := range t {
-			r, s, err := c.resolve(path+"."+k, e)
+		// In key order, so that the placeholders are listed the same way on every run.
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			r, s, err := c.resolve(path+"."+k, t[k])
 			if err != nil {
 				return nil, false, err
 			}
