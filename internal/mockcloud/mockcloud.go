@@ -72,6 +72,9 @@ type Cloud struct {
 	Site Site
 	// FailOn makes NewResource fail for the resource of that name (fault injection).
 	FailOn map[string]error
+	// Loopback serves the engine over gRPC on the loopback interface for a deployment too, as it
+	// always is for a preview (see Run).
+	Loopback bool
 	// Slow delays the creation of resources of a type, to expose missing dependencies.
 	Slow map[string]time.Duration
 

@@ -18,8 +18,26 @@ import (
 var marshalling = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true}
 
 // Run runs a Pulumi program against the fake, with a stack's configuration.
+//
+// A simulated deployment runs in process, through the SDK's own mock monitor (pulumi.MockResourceMonitor).
+// A preview goes through a resource monitor served over gRPC on the loopback interface instead:
+// the SDK's mock monitor drops unknown values, and a secret whose value is unknown (the output of
+// every remote command in a preview) fails there with "malformed RPC secret: missing value".
+// Both answer from the same fake and record the same things.
 func (c *Cloud) Run(program pulumi.RunFunc, project, stack string, cfg map[string]string, secretKeys []string) error {
 	c.project, c.stack = project, stack
+	info := func(ri *pulumi.RunInfo) {
+		ri.Project, ri.Stack = project, stack
+		ri.DryRun = c.Preview
+		ri.Config, ri.ConfigSecretKeys = cfg, secretKeys
+	}
+	if !c.Preview && !c.Loopback {
+		return pulumi.RunErr(program, func(ri *pulumi.RunInfo) {
+			info(ri)
+			ri.MonitorAddr, ri.EngineAddr = "", ""
+			ri.Mocks = mocks{c}
+		})
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("mockcloud: %w", err)
@@ -30,12 +48,26 @@ func (c *Cloud) Run(program pulumi.RunFunc, project, stack string, cfg map[strin
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
 	return pulumi.RunErr(program, func(ri *pulumi.RunInfo) {
-		ri.Project, ri.Stack = project, stack
+		info(ri)
 		ri.MonitorAddr, ri.EngineAddr = lis.Addr().String(), lis.Addr().String()
-		ri.DryRun = c.Preview
-		ri.Config, ri.ConfigSecretKeys = cfg, secretKeys
 		ri.Mocks = nil
 	})
+}
+
+// mocks answers the SDK's mock monitor from the fake: registrations and reads arrive with the
+// whole request, so the fake records dependencies and options as it does over gRPC.
+type mocks struct{ cloud *Cloud }
+
+func (m mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.ReadRPC != nil {
+		state, _, err := m.cloud.read(args.ReadRPC)
+		return args.ReadRPC.GetId(), state, err
+	}
+	return m.cloud.register(args.RegisterRPC, args.Inputs)
+}
+
+func (m mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return m.cloud.invoke(args.Token, args.Args)
 }
 
 // monitor is the engine's resource monitor, answered by the fake.
