@@ -205,12 +205,16 @@ func changeCases() []changeCase {
 			"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ ConfigGroup metalk8s-pool-metal-public: objs", "~ ReservedIpBlock metalk8s-eip-public: quantity"}},
 		{name: "ingress pool", change: []edit{{"ingress.pool", "metal-global"}}, want: []string{"~ Release metalk8s-ingress: values"}},
 		{name: "ingress disabled", change: []edit{{"ingress.enabled", false}}, want: []string{"- Release metalk8s-ingress", "- Service metalk8s-ingress"}},
-		{name: "workers plan", change: []edit{{"workers.plan", "m3.small.x86"}}, devices: true,
-			want: prefixed("~ Device ", "metalk8s-sv-worker-0: plan", "metalk8s-sv-worker-1: plan")},
+		// A replaced device has a new ID: its BGP session follows it and, for a worker, the token
+		// step runs again so that the new machine joins with a valid token.
+		{name: "workers plan", change: []edit{{"workers.plan", "m3.small.x86"}}, devices: true, want: concat(
+			prefixed("~ Device ", "metalk8s-sv-worker-0: plan", "metalk8s-sv-worker-1: plan"),
+			replacedWorker("sv-worker-0"), replacedWorker("sv-worker-1"))},
 		{name: "controller plan", change: []edit{{"controller.plan", "m3.small.x86"}}, devices: true,
-			want: []string{"~ Device metalk8s-sv-controller: plan"}},
-		{name: "operating system", change: []edit{{"operatingSystem", "ubuntu_22_04"}}, devices: true,
-			want: prefixed("~ Device ", "metalk8s-sv-controller: operatingSystem", "metalk8s-sv-worker-0: operatingSystem", "metalk8s-sv-worker-1: operatingSystem")},
+			want: []string{"~ BgpSession metalk8s-sv-controller-bgp: deviceId", "~ Device metalk8s-sv-controller: plan"}},
+		{name: "operating system", change: []edit{{"operatingSystem", "ubuntu_22_04"}}, devices: true, want: concat(
+			prefixed("~ Device ", "metalk8s-sv-controller: operatingSystem", "metalk8s-sv-worker-0: operatingSystem", "metalk8s-sv-worker-1: operatingSystem"),
+			[]string{"~ BgpSession metalk8s-sv-controller-bgp: deviceId"}, replacedWorker("sv-worker-0"), replacedWorker("sv-worker-1"))},
 		{name: "billing cycle", change: []edit{{"billingCycle", "monthly"}}, devices: true,
 			want: prefixed("~ Device ", "metalk8s-sv-controller: billingCycle", "metalk8s-sv-worker-0: billingCycle", "metalk8s-sv-worker-1: billingCycle")},
 		// Device names carry the metro: every node is replaced, and the public block moves.
@@ -218,6 +222,11 @@ func changeCases() []changeCase {
 			prefixed("- ", clusterNodes("sv", 2)...), prefixed("+ ", clusterNodes("da", 2)...),
 			[]string{"~ ReservedIpBlock metalk8s-eip-public: metro"})},
 	}
+}
+
+// replacedWorker is what follows a worker's device when it is replaced, besides the device.
+func replacedWorker(host string) []string {
+	return []string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId", "~ Command metalk8s-" + host + "-token: triggers"}
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether
@@ -291,7 +300,8 @@ func TestEffectDescribes(t *testing.T) {
 		t.Fatal(before.err, after.err)
 	}
 	got := effect(before, after)
-	want := concat(prefixed("- ", nodeResources("sv-worker-1", false)...), []string{"~ Device metalk8s-sv-worker-0: plan"})
+	want := concat(prefixed("- ", nodeResources("sv-worker-1", false)...), []string{"~ Device metalk8s-sv-worker-0: plan"},
+		replacedWorker("sv-worker-0"))
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("effect:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}

@@ -31,6 +31,10 @@ type Host struct {
 	PrivateIPv4 pulumi.StringInput
 	// PublicIPv4 is the address the host firewall closes (required).
 	PublicIPv4 pulumi.StringInput
+	// ID identifies the machine: it changes when the machine is replaced (a device ID). Optional;
+	// without it SSHAddress stands in. A worker whose ID changes gets its join token made valid
+	// again before it joins, since the token may have expired since the cluster was built.
+	ID pulumi.StringInput
 	// DependsOn are resources the host's first step waits for (the machine itself).
 	DependsOn []pulumi.Resource
 	// Labels are node labels the kubelet registers the node with (outside the kubernetes.io and
@@ -120,8 +124,11 @@ func (a BootstrapArgs) validate() error {
 		if i > 0 {
 			label = fmt.Sprintf("Workers[%d]", i-1)
 		}
-		if h.Name == "" || seen[h.Name] {
+		switch {
+		case h.Name == "" || seen[h.Name]:
 			add("%s.Name %q: must be set and unique", label, h.Name)
+		case !validNodeName(h.Name):
+			add("%s.Name %q: must be a Kubernetes node name (lower-case letters, digits, '-' and '.')", label, h.Name)
 		}
 		seen[h.Name] = true
 		if h.SSHAddress == nil || h.PrivateIPv4 == nil || h.PublicIPv4 == nil {

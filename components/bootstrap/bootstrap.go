@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
@@ -93,6 +92,9 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	}
 	s := &steps{ctx: ctx, name: name, args: a, parent: pulumi.Parent(b)}
 	b.steps = s
+	if err := s.renderShapes(); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %w", name, err)
+	}
 	if err := s.credentials(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: credentials: %w", name, err)
 	}
@@ -140,8 +142,10 @@ type steps struct {
 	caCert, caKey pulumi.StringOutput
 	// caHash is the CA's discovery hash, computed once for every join.
 	caHash pulumi.StringOutput
-	// joinConfigs are the shared join configurations, by worker labels.
-	joinConfigs map[string]pulumi.StringOutput
+	// shapes are the preparation scripts, rendered once.
+	shapes shapes
+	// joinShapes are the shared join scripts, by worker labels.
+	joinShapes map[string]pulumi.StringOutput
 	// tokenID and tokenSecret form the bootstrap token.
 	tokenID, tokenSecret pulumi.StringOutput
 }
@@ -217,27 +221,12 @@ func (s *steps) spec(private, public string) clusterSpec {
 }
 
 func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
-	v := s.args.Kubernetes.Version
+	sh := s.shapes.workerPrepare
+	if controller {
+		sh = s.shapes.controllerPrepare
+	}
 	script := h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
-		fw := FirewallData{
-			Node: h.Name, PublicIPv4: public, APIPort: s.args.Kubernetes.APIPort,
-			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
-		}
-		if controller {
-			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
-		}
-		rules, err := RenderFirewall(fw)
-		if err != nil {
-			return "", err
-		}
-		d := PrepareData{
-			Node: h.Name, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
-			Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
-		}
-		if controller {
-			d.RemoveNodeScript = removeNodeScript
-		}
-		return RenderPrepare(d)
+		return sh.forNode(h.Name, public)
 	}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+h.Name+"-prepare", &remote.CommandArgs{
 		Connection: s.connection(h),
@@ -275,16 +264,23 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		return RenderToken(TokenData{Worker: w.Name, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
 	}).(pulumi.StringOutput)
 	var err error
+	machine := w.ID
+	if machine == nil {
+		machine = w.SSHAddress
+	}
 	ws.Token, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-token", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
+		// A new machine for this worker runs the step again: the token it joins with may have
+		// expired since the step last ran.
+		Triggers: pulumi.Array{machine},
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}
-	joinScript := pulumi.All(s.joinConfig(w.Labels), w.PrivateIPv4).ApplyT(func(v []any) (string, error) {
-		return RenderJoin(JoinData{Node: w.Name, Config: forNode(v[0].(string), w.Name, v[1].(string))})
+	joinScript := pulumi.All(s.joinShape(w.Labels), w.PrivateIPv4).ApplyT(func(v []any) (string, error) {
+		return shape(v[0].(string)).forNode(w.Name, v[1].(string))
 	}).(pulumi.StringOutput)
 	ws.Join, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-join", &remote.CommandArgs{
 		Connection: s.connection(w),
@@ -308,36 +304,28 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	return ws, err
 }
 
-// Stand-ins for the per-node values of the shared join configuration.
-const (
-	nodeNamePlaceholder = "metalk8s-node-name-placeholder"
-	nodeIPPlaceholder   = "metalk8s-node-ip-placeholder"
-)
-
-// joinConfig is the join configuration every worker with these labels shares, serialised once
-// with stand-ins for the node's name and address: serialising it per worker would repeat the
-// same work hundreds of times in a large cluster.
-func (s *steps) joinConfig(labels map[string]string) pulumi.StringOutput {
+// joinShape is the join script every worker with these labels shares, rendered once per set of
+// labels: rendering it per worker would repeat the same work hundreds of times in a large cluster.
+func (s *steps) joinShape(labels map[string]string) pulumi.StringOutput {
 	key := fmt.Sprint(labels)
-	if cfg, ok := s.joinConfigs[key]; ok {
-		return cfg
+	if sh, ok := s.joinShapes[key]; ok {
+		return sh
 	}
 	c := s.args.Controller
-	cfg := pulumi.All(c.PrivateIPv4, s.caHash, s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
+	sh := pulumi.All(c.PrivateIPv4, s.caHash, s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
 		spec := s.spec(v[0].(string), "")
 		spec.Token = v[2].(string) + "." + v[3].(string)
-		return spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
+		cfg, err := spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
+		if err != nil {
+			return "", err
+		}
+		return RenderJoin(JoinData{Node: nodeNamePlaceholder, Config: cfg})
 	}).(pulumi.StringOutput)
-	if s.joinConfigs == nil {
-		s.joinConfigs = map[string]pulumi.StringOutput{}
+	if s.joinShapes == nil {
+		s.joinShapes = map[string]pulumi.StringOutput{}
 	}
-	s.joinConfigs[key] = cfg
-	return cfg
-}
-
-// forNode fills a shared join configuration in for one node.
-func forNode(shared, name, ip string) string {
-	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(shared)
+	s.joinShapes[key] = sh
+	return sh
 }
 
 // apiEndpoint is the API server URL Pulumi and the kubeconfig use.

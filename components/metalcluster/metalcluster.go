@@ -273,6 +273,7 @@ func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalCluste
 		}
 		hosts[i] = bootstrap.Host{
 			Name:        n.Hostname,
+			ID:          n.Device.ID().ToStringOutput(),
 			SSHAddress:  ssh,
 			PrivateIPv4: n.Device.AccessPrivateIpv4,
 			PublicIPv4:  n.Device.AccessPublicIpv4,

@@ -38,6 +38,10 @@ var trailingNumber = regexp.MustCompile(`(\d+)$`)
 func (c *Cloud) create(token, name string, in resource.PropertyMap) (string, resource.PropertyMap, error) {
 	out := in.Copy()
 	id := fakeID(token, name)
+	if token == "equinix:metal/device:Device" {
+		// A device replaced by a change of these inputs is a new device with a new ID.
+		id = fakeID(token, name+replacedBy(in, "plan", "metro", "operatingSystem", "projectId", "projectSshKeyIds", "userData"))
+	}
 	switch token {
 	case "equinix:metal/project:Project":
 		c.projects[id] = in
@@ -180,6 +184,15 @@ func offset(base netip.Addr, n int) netip.Addr {
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v += uint32(n)
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// replacedBy is what of the inputs a resource is replaced for, as one string.
+func replacedBy(in resource.PropertyMap, keys ...string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "/%s=%v", k, in[resource.PropertyKey(k)])
+	}
+	return b.String()
 }
 
 // fakeID is a stable UUID-shaped ID for a resource.

@@ -1,0 +1,76 @@
+package bootstrap
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// The scripts a node gets differ from another node's only by its name and one address. A shape
+// is a script rendered once with stand-ins for those two; each node's script is the shape with the
+// stand-ins replaced, so a cluster of hundreds of nodes renders its templates a handful of times.
+const (
+	nodeNamePlaceholder = "metalk8s-node-name-placeholder"
+	nodeIPPlaceholder   = "metalk8s-node-ip-placeholder"
+)
+
+// nodeNameRE is a Kubernetes node name: an RFC 1123 subdomain. Names are written into scripts as
+// they are, so nothing else may get through.
+var nodeNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+func validNodeName(name string) bool {
+	return len(name) <= 253 && nodeNameRE.MatchString(name)
+}
+
+// shape is a script or file with the stand-ins in it.
+type shape string
+
+// forNode fills a shape in for one node. The address comes from the cloud at run time, so it is
+// checked here: anything but an IPv4 address would be written into a script or a YAML document.
+func (s shape) forNode(name, ip string) (string, error) {
+	if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+		return "", fmt.Errorf("%s: address %q is not an IPv4 address", name, ip)
+	}
+	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(string(s)), nil
+}
+
+// shapes are the preparation scripts of the controller and of the workers, which depend only on
+// the arguments: the firewall's public address is the node's address.
+type shapes struct {
+	controllerPrepare, workerPrepare shape
+}
+
+func (s *steps) renderShapes() error {
+	v := s.args.Kubernetes.Version
+	prepare := func(controller bool) (shape, error) {
+		fw := FirewallData{
+			Node: nodeNamePlaceholder, PublicIPv4: nodeIPPlaceholder, APIPort: s.args.Kubernetes.APIPort,
+			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
+		}
+		if controller {
+			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
+		}
+		rules, err := RenderFirewall(fw)
+		if err != nil {
+			return "", err
+		}
+		d := PrepareData{
+			Node: nodeNamePlaceholder, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
+			Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
+		}
+		if controller {
+			d.RemoveNodeScript = removeNodeScript
+		}
+		out, err := RenderPrepare(d)
+		return shape(out), err
+	}
+	var err error
+	if s.shapes.controllerPrepare, err = prepare(true); err != nil {
+		return fmt.Errorf("controller preparation: %w", err)
+	}
+	if s.shapes.workerPrepare, err = prepare(false); err != nil {
+		return fmt.Errorf("worker preparation: %w", err)
+	}
+	return nil
+}

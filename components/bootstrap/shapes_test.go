@@ -1,0 +1,133 @@
+package bootstrap
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// shapeArgs are arguments with every per-node and per-role difference in play: an allow-listed
+// API server (controller only) and blocked pod destinations.
+func shapeArgs() BootstrapArgs {
+	h := Host{Name: "cp", SSHAddress: pulumi.String("x"), PrivateIPv4: pulumi.String("x"), PublicIPv4: pulumi.String("x")}
+	return BootstrapArgs{
+		Controller: h, Kubernetes: KubernetesArgs{Version: "1.37.2"},
+		APIAccess: APIAccess{AllowedCIDRs: []string{"198.51.100.7/32"}}, PodBlocked: []string{"192.80.8.124/32"},
+		SSHPrivateKey: pulumi.String("k"),
+	}.withDefaults()
+}
+
+var shapeNodes = []struct{ name, ip string }{
+	{"a", "192.0.2.1"},
+	{"sv-worker-499", "203.0.113.254"},
+	{"node-1.example.net", "10.0.0.10"},
+}
+
+// TestPrepareShapeIsTheNodesScript checks that filling the preparation shape in for a node gives
+// exactly the script rendered for that node directly, for the controller and for a worker.
+func TestPrepareShapeIsTheNodesScript(t *testing.T) {
+	s := &steps{args: shapeArgs()}
+	if err := s.renderShapes(); err != nil {
+		t.Fatal(err)
+	}
+	for _, controller := range []bool{true, false} {
+		sh := s.shapes.workerPrepare
+		if controller {
+			sh = s.shapes.controllerPrepare
+		}
+		for _, n := range shapeNodes {
+			fw := FirewallData{Node: n.name, PublicIPv4: n.ip, APIPort: s.args.Kubernetes.APIPort,
+				PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked}
+			if controller {
+				fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
+			}
+			rules, err := RenderFirewall(fw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := PrepareData{Node: n.name, Controller: controller, Version: "1.37.2", Minor: "v1.37", PackageVersion: "1.37.2-1.1",
+				Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript}
+			if controller {
+				d.RemoveNodeScript = removeNodeScript
+			}
+			want, err := RenderPrepare(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sh.forNode(n.name, n.ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("controller=%v %s: the shape filled in differs from the script rendered for the node", controller, n.name)
+			}
+			if !strings.Contains(got, "ip daddr != "+n.ip+" accept") {
+				t.Errorf("controller=%v %s: firewall rule for the public address missing", controller, n.name)
+			}
+		}
+	}
+}
+
+// TestJoinShapeIsTheNodesScript does the same for the join script and its kubeadm configuration.
+func TestJoinShapeIsTheNodesScript(t *testing.T) {
+	s := &steps{args: shapeArgs()}
+	spec := s.spec("10.0.0.1", "")
+	spec.Token = "abcdef.0123456789abcdef"
+	labels := map[string]string{"metalk8s.io/metallb-speaker": "true"}
+	shared, err := spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, "sha256:00", labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := RenderJoin(JoinData{Node: nodeNamePlaceholder, Config: shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range shapeNodes {
+		cfg, err := spec.JoinConfig(n.name, n.ip, "sha256:00", labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := RenderJoin(JoinData{Node: n.name, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := shape(body).forNode(n.name, n.ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: the shape filled in differs from the script rendered for the node", n.name)
+		}
+	}
+}
+
+// TestShapeRefusesAnythingButAnIPv4Address checks the address the cloud returns before it is
+// written into a script.
+func TestShapeRefusesAnythingButAnIPv4Address(t *testing.T) {
+	sh := shape("rule " + nodeIPPlaceholder + "\n")
+	for _, ip := range []string{"", "2001:db8::1", "192.0.2.1\nFIREWALL", "192.0.2.1; reboot", "192.0.2"} {
+		if out, err := sh.forNode("w", ip); err == nil {
+			t.Errorf("address %q accepted: %q", ip, out)
+		}
+	}
+}
+
+// TestNodeNamesAreKubernetesNames checks that a name that could break out of a script is refused.
+func TestNodeNamesAreKubernetesNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"sv-worker-0": true, "node-1.example.net": true, "a": true,
+		`w"; reboot; "`: false, "Worker": false, "-w": false, "w-": false, "w..x": false, "w_x": false,
+		strings.Repeat("a", 254): false,
+	} {
+		a := shapeArgs()
+		a.Controller.Name = name
+		err := a.validate()
+		if got := err == nil; got != ok {
+			t.Errorf("%q: accepted %v, want %v (%v)", name, got, ok, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "node name") {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+}
