@@ -38,7 +38,7 @@ func BenchmarkProgram(b *testing.B) {
 }
 
 // benchConfig is the dev stack with a controller and nodes-1 workers.
-func benchConfig(b *testing.B, nodes int) map[string]string {
+func benchConfig(b testing.TB, nodes int) map[string]string {
 	c := devCluster(b)
 	set(b, c, "workers.count", nodes-1)
 	raw, err := json.Marshal(c)
@@ -46,4 +46,27 @@ func benchConfig(b *testing.B, nodes int) map[string]string {
 		b.Fatal(err)
 	}
 	return map[string]string{config.Key: string(raw)}
+}
+
+// TestProgramCostIsLinear checks, with allocation counts (which unlike times do not vary from run
+// to run), that each node costs the program the same whatever the cluster's size: the allocations
+// one more node adds between 50 and 500 nodes are those it adds between 3 and 50, within 5%. Work
+// over every node done for each node (a lookup through a list, a copy of every node's data)
+// breaks this; components/bootstrap shows separately that shared scripts are rendered once.
+func TestProgramCostIsLinear(t *testing.T) {
+	allocs := map[int]float64{}
+	for _, nodes := range []int{3, 50, 500} {
+		cfg := benchConfig(t, nodes)
+		allocs[nodes] = testing.AllocsPerRun(1, func() {
+			if err := mockcloud.New(false, mockcloud.SiteIBX).Run(program.Run, "metalk8s", "dev", cfg, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small := (allocs[50] - allocs[3]) / 47
+	large := (allocs[500] - allocs[50]) / 450
+	t.Logf("allocations: %v; per node: %.0f from 3 to 50 nodes, %.0f from 50 to 500", allocs, small, large)
+	if large > small*1.05 || large < small*0.95 {
+		t.Errorf("a node costs %.0f allocations from 50 to 500 nodes but %.0f from 3 to 50: growth is not linear", large, small)
+	}
 }

@@ -148,6 +148,8 @@ type steps struct {
 	joinShapes map[string]pulumi.StringOutput
 	// tokenID and tokenSecret form the bootstrap token.
 	tokenID, tokenSecret pulumi.StringOutput
+	// tokenShape is the workers' token script, rendered once.
+	tokenShape pulumi.StringOutput
 }
 
 func (s *steps) credentials() error {
@@ -183,8 +185,13 @@ func (s *steps) credentials() error {
 	if s.tokenID, err = part("id", 6); err != nil {
 		return err
 	}
-	s.tokenSecret, err = part("secret", 16)
-	return err
+	if s.tokenSecret, err = part("secret", 16); err != nil {
+		return err
+	}
+	s.tokenShape = pulumi.All(s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
+		return RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
+	}).(pulumi.StringOutput)
+	return nil
 }
 
 // connection is how Pulumi reaches a host.
@@ -260,9 +267,7 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, error) {
 	c := s.args.Controller
 	ws := &WorkerSteps{}
-	tokenScript := pulumi.All(s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
-		return RenderToken(TokenData{Worker: w.Name, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
-	}).(pulumi.StringOutput)
+	tokenScript := s.tokenShape.ApplyT(func(sh string) string { return shape(sh).forName(w.Name) }).(pulumi.StringOutput)
 	var err error
 	machine := w.ID
 	if machine == nil {
@@ -291,14 +296,10 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	if err != nil {
 		return nil, err
 	}
-	registered, err := RenderRegistered(RegisteredData{Worker: w.Name})
-	if err != nil {
-		return nil, err
-	}
 	ws.Registered, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-registered", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
-		Stdin:      pulumi.String(registered),
+		Stdin:      pulumi.String(s.shapes.registered.forName(w.Name)),
 		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
 	return ws, err

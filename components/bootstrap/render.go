@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/metalk8s/metalk8s/manifests"
@@ -115,6 +116,10 @@ func minor(v string) string {
 // heredocLine matches a line that would end one of the scripts' here-documents early.
 var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN)$`)
 
+// renders counts template executions, so that tests can show that a bigger cluster does not
+// render more.
+var renders atomic.Int64
+
 // render executes one template. Embedded file contents must not contain a line that ends their
 // here-document, which would turn the rest of the file into shell commands.
 func render(name string, data any, embedded ...string) (string, error) {
@@ -123,6 +128,7 @@ func render(name string, data any, embedded ...string) (string, error) {
 			return "", fmt.Errorf("%s: embedded content contains a here-document delimiter line", name)
 		}
 	}
+	renders.Add(1)
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
 		return "", err

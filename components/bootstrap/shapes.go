@@ -35,10 +35,16 @@ func (s shape) forNode(name, ip string) (string, error) {
 	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(string(s)), nil
 }
 
-// shapes are the preparation scripts of the controller and of the workers, which depend only on
-// the arguments: the firewall's public address is the node's address.
+// forName fills in a shape that holds no address.
+func (s shape) forName(name string) string {
+	return strings.ReplaceAll(string(s), nodeNamePlaceholder, name)
+}
+
+// shapes are the scripts that depend only on the arguments: the preparation of the controller and
+// of the workers (the firewall's public address is the node's address) and the registration check.
 type shapes struct {
 	controllerPrepare, workerPrepare shape
+	registered                       shape
 }
 
 func (s *steps) renderShapes() error {
@@ -72,5 +78,7 @@ func (s *steps) renderShapes() error {
 	if s.shapes.workerPrepare, err = prepare(false); err != nil {
 		return fmt.Errorf("worker preparation: %w", err)
 	}
-	return nil
+	registered, err := RenderRegistered(RegisteredData{Worker: nodeNamePlaceholder})
+	s.shapes.registered = shape(registered)
+	return err
 }
