@@ -2,10 +2,12 @@ package tests
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/internal/graph"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
@@ -220,6 +222,46 @@ func leakScan(t *testing.T, where string, v any, markers map[string]string) {
 	case []any:
 		for _, e := range x {
 			leakScan(t, where+"[]", e, markers)
+		}
+	}
+}
+
+// TestStepsFollowTheirMachine checks what replacing a device does to the steps. Each step on or
+// for a node has that node's device ID, and nothing else, as its trigger, so the step is replaced
+// with the machine. Worker devices are deleted before their replacement is created: Pulumi then
+// deletes the worker's steps first, in reverse order (registered drains and deletes the node,
+// then join resets it), and the new machine joins under the same name, which kubeadm refuses
+// while a Ready node of that name exists.
+func TestStepsFollowTheirMachine(t *testing.T) {
+	r := run(t, devCluster(t), runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	steps := map[string][]string{
+		"sv-controller": {"prepare", "init"},
+		"sv-worker-0":   {"prepare", "token", "join", "registered"},
+		"sv-worker-1":   {"prepare", "token", "join", "registered"},
+	}
+	for host, names := range steps {
+		dev := r.byName(t, metal.DeviceToken, "metalk8s-"+host)
+		if want := host != "sv-controller"; dev.DeleteBeforeReplace != want {
+			t.Errorf("%s: delete before replace %v, want %v", host, dev.DeleteBeforeReplace, want)
+		}
+		for _, step := range names {
+			cmd := r.byName(t, commandToken, "metalk8s-"+host+"-"+step)
+			if got := cmd.PropertyDeps["triggers"]; len(got) != 1 || got[0] != dev.URN {
+				t.Errorf("%s %s: triggers come from %v, want %s only", host, step, got, dev.URN)
+			}
+			if got, want := input(cmd, "triggers"), []any{dev.ID}; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %s: triggers %v, want %v", host, step, got, want)
+			}
+		}
+		if host != "sv-controller" {
+			reg := r.byName(t, commandToken, "metalk8s-"+host+"-registered")
+			join := r.byName(t, commandToken, "metalk8s-"+host+"-join")
+			if !slices.Contains(reg.DependsOn, join.URN) {
+				t.Errorf("%s: registered does not depend on join, so it would not be deleted (drain) before join (reset)", host)
+			}
 		}
 	}
 }

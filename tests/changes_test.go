@@ -205,16 +205,17 @@ func changeCases() []changeCase {
 			"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ ConfigGroup metalk8s-pool-metal-public: objs", "~ ReservedIpBlock metalk8s-eip-public: quantity"}},
 		{name: "ingress pool", change: []edit{{"ingress.pool", "metal-global"}}, want: []string{"~ Release metalk8s-ingress: values"}},
 		{name: "ingress disabled", change: []edit{{"ingress.enabled", false}}, want: []string{"- Release metalk8s-ingress", "- Service metalk8s-ingress"}},
-		// A replaced device has a new ID: its BGP session follows it and, for a worker, the token
-		// step runs again so that the new machine joins with a valid token.
+		// A replaced device has a new ID: its BGP session follows it and the steps tied to the
+		// machine are replaced with it (on a worker, the token step too, so that the new machine
+		// joins with a valid token).
 		{name: "workers plan", change: []edit{{"workers.plan", "m3.small.x86"}}, devices: true, want: concat(
 			prefixed("~ Device ", "metalk8s-sv-worker-0: plan", "metalk8s-sv-worker-1: plan"),
 			replacedWorker("sv-worker-0"), replacedWorker("sv-worker-1"))},
 		{name: "controller plan", change: []edit{{"controller.plan", "m3.small.x86"}}, devices: true,
-			want: []string{"~ BgpSession metalk8s-sv-controller-bgp: deviceId", "~ Device metalk8s-sv-controller: plan"}},
+			want: concat(replacedController, []string{"~ Device metalk8s-sv-controller: plan"})},
 		{name: "operating system", change: []edit{{"operatingSystem", "ubuntu_22_04"}}, devices: true, want: concat(
 			prefixed("~ Device ", "metalk8s-sv-controller: operatingSystem", "metalk8s-sv-worker-0: operatingSystem", "metalk8s-sv-worker-1: operatingSystem"),
-			[]string{"~ BgpSession metalk8s-sv-controller-bgp: deviceId"}, replacedWorker("sv-worker-0"), replacedWorker("sv-worker-1"))},
+			replacedController, replacedWorker("sv-worker-0"), replacedWorker("sv-worker-1"))},
 		{name: "billing cycle", change: []edit{{"billingCycle", "monthly"}}, devices: true,
 			want: prefixed("~ Device ", "metalk8s-sv-controller: billingCycle", "metalk8s-sv-worker-0: billingCycle", "metalk8s-sv-worker-1: billingCycle")},
 		// Device names carry the metro: every node is replaced, and the public block moves.
@@ -224,9 +225,17 @@ func changeCases() []changeCase {
 	}
 }
 
-// replacedWorker is what follows a worker's device when it is replaced, besides the device.
+// replacedWorker is what follows a worker's device when it is replaced, besides the device: its
+// BGP session and every step tied to the machine.
 func replacedWorker(host string) []string {
-	return []string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId", "~ Command metalk8s-" + host + "-token: triggers"}
+	return append([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
+		prefixed("~ Command metalk8s-"+host+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers")...)
+}
+
+// replacedController is the same for the controller's device.
+var replacedController = []string{
+	"~ BgpSession metalk8s-sv-controller-bgp: deviceId",
+	"~ Command metalk8s-sv-controller-init: triggers", "~ Command metalk8s-sv-controller-prepare: triggers",
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether

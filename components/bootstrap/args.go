@@ -32,8 +32,10 @@ type Host struct {
 	// PublicIPv4 is the address the host firewall closes (required).
 	PublicIPv4 pulumi.StringInput
 	// ID identifies the machine: it changes when the machine is replaced (a device ID). Optional;
-	// without it SSHAddress stands in. A worker whose ID changes gets its join token made valid
-	// again before it joins, since the token may have expired since the cluster was built.
+	// without it SSHAddress stands in. Every step on or for the host is replaced with the machine:
+	// preparation and join run again on the new one, its join token is made valid again, and the
+	// old node is drained, deleted and reset first if the old machine is deleted before its
+	// replacement is created (a worker keeps its name, so it should be: DeleteBeforeReplace).
 	ID pulumi.StringInput
 	// DependsOn are resources the host's first step waits for (the machine itself).
 	DependsOn []pulumi.Resource

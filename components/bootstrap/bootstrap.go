@@ -194,6 +194,16 @@ func (s *steps) credentials() error {
 	return nil
 }
 
+// machine ties a step to the machine it concerns: a replaced machine replaces the step, so that
+// the step runs again on (or for) the new machine, and the old step's delete action runs first
+// when the machine is deleted before its replacement is created.
+func machine(h Host) pulumi.Array {
+	if h.ID != nil {
+		return pulumi.Array{h.ID}
+	}
+	return pulumi.Array{h.SSHAddress}
+}
+
 // connection is how Pulumi reaches a host.
 func (s *steps) connection(h Host) remote.ConnectionArgs {
 	return remote.ConnectionArgs{
@@ -239,6 +249,7 @@ func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 		Connection: s.connection(h),
 		Create:     s.shell(),
 		Stdin:      script,
+		Triggers:   machine(h),
 	}, s.parent, pulumi.DependsOn(h.DependsOn))
 }
 
@@ -259,7 +270,8 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 		Create:     s.shell(),
 		Stdin:      pulumi.ToSecret(script).(pulumi.StringOutput),
 		// Standard output is the admin kubeconfig: never log it, keep it secret in the state.
-		Logging: remote.LoggingStderr,
+		Logging:  remote.LoggingStderr,
+		Triggers: machine(c),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared}),
 		pulumi.AdditionalSecretOutputs([]string{"stdout", "stdin"}))
 }
@@ -269,17 +281,12 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	ws := &WorkerSteps{}
 	tokenScript := s.tokenShape.ApplyT(func(sh string) string { return shape(sh).forName(w.Name) }).(pulumi.StringOutput)
 	var err error
-	machine := w.ID
-	if machine == nil {
-		machine = w.SSHAddress
-	}
 	ws.Token, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-token", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
-		// A new machine for this worker runs the step again: the token it joins with may have
-		// expired since the step last ran.
-		Triggers: pulumi.Array{machine},
+		// The token a new machine joins with may have expired since the step last ran.
+		Triggers: machine(w),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
@@ -292,6 +299,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Create:     s.shell(),
 		Stdin:      pulumi.ToSecret(joinScript).(pulumi.StringOutput),
 		Delete:     pulumi.String(s.asRoot(resetCommand)),
+		Triggers:   machine(w),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared, ws.Token}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
@@ -301,6 +309,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Create:     s.shell(),
 		Stdin:      pulumi.String(s.shapes.registered.forName(w.Name)),
 		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
+		Triggers:   machine(w),
 	}, s.parent, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
 	return ws, err
 }

@@ -212,7 +212,7 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 		ProjectId:        c.ProjectID,
 		ProjectSshKeyIds: pulumi.StringArray{keyID.ToStringOutput()},
 		Tags:             append(append(pulumi.StringArray{}, tags...), pulumi.String("metalk8s-role:"+string(role))),
-	}, parent)
+	}, deviceOptions(role, parent)...)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +238,17 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 	// leaves the password out (PeersFromNeighbors), so it need not hide addresses and peers.
 	info := pulumi.Unsecret(described).(topology.NodeOutput)
 	return &Node{Hostname: hostname, Role: role, Device: dev, BgpSession: session, Info: info}, nil
+}
+
+// deviceOptions are a node's device options. A replaced worker keeps its hostname, which is its
+// Kubernetes node name: the old machine must leave the cluster (drained and deleted, then reset)
+// before the new one joins under the same name, so the old device is deleted first, and with it,
+// before it, the steps tied to it (bootstrap.Host.ID).
+func deviceOptions(role topology.Role, parent pulumi.ResourceOption) []pulumi.ResourceOption {
+	if role == topology.RoleWorker {
+		return []pulumi.ResourceOption{parent, pulumi.DeleteBeforeReplace(true)}
+	}
+	return []pulumi.ResourceOption{parent}
 }
 
 func (c *MetalCluster) elasticIP(ctx *pulumi.Context, name string, a MetalClusterArgs, b ElasticIPArgs,

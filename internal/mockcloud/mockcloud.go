@@ -51,6 +51,8 @@ type Resource struct {
 	Provider string
 	// AdditionalSecretOutputs are the outputs the program asked the engine to keep secret.
 	AdditionalSecretOutputs []string
+	// DeleteBeforeReplace is set when a replacement must delete the old resource first.
+	DeleteBeforeReplace bool
 	// Seq is the order in which the engine saw the registration.
 	Seq int
 	// Read is true for an existing resource the program read instead of creating.
@@ -136,6 +138,7 @@ func (c *Cloud) register(req *pulumirpc.RegisterResourceRequest, inputs resource
 		Parent: req.GetParent(), DependsOn: req.GetDependencies(), Version: req.GetVersion(),
 		PluginURL: req.GetPluginDownloadURL(), Provider: req.GetProvider(),
 		AdditionalSecretOutputs: req.GetAdditionalSecretOutputs(), PropertyDeps: map[string][]string{},
+		DeleteBeforeReplace: req.GetDeleteBeforeReplace(),
 	}
 	for k, v := range req.GetPropertyDependencies() {
 		r.PropertyDeps[k] = v.GetUrns()
