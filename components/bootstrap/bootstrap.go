@@ -263,7 +263,7 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 			if err != nil {
 				return "", err
 			}
-			return RenderInit(InitData{Node: c.Name, CACert: v[2].(string), CAKey: v[3].(string), Config: cfg})
+			return RenderInit(InitData{Node: c.Name, Endpoint: spec.Endpoint(), CACert: v[2].(string), CAKey: v[3].(string), Config: cfg})
 		}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-init", &remote.CommandArgs{
 		Connection: s.connection(c),
@@ -329,7 +329,7 @@ func (s *steps) joinShape(labels map[string]string) pulumi.StringOutput {
 		if err != nil {
 			return "", err
 		}
-		return RenderJoin(JoinData{Node: nodeNamePlaceholder, Config: cfg})
+		return RenderJoin(JoinData{Node: nodeNamePlaceholder, Endpoint: spec.Endpoint(), Config: cfg})
 	}).(pulumi.StringOutput)
 	if s.joinShapes == nil {
 		s.joinShapes = map[string]pulumi.StringOutput{}

@@ -83,6 +83,10 @@ func nodeRegistration(name, privateIP string, labels map[string]string) kubeadm.
 
 func (s clusterSpec) apiPort() string { return strconv.Itoa(s.Kubernetes.APIPort) }
 
+// Endpoint is where the control plane answers on the private network, host:port: kubeadm's
+// controlPlaneEndpoint, and the API server every worker joins and its kubelet talks to.
+func (s clusterSpec) Endpoint() string { return s.ControllerPrivate + ":" + s.apiPort() }
+
 // apiServerBindAddress is where the API server listens: everywhere when it is public (the host
 // firewall allow-lists the sources), else only on the private address.
 func (s clusterSpec) apiServerBindAddress() string {
@@ -126,7 +130,7 @@ func (s clusterSpec) InitConfig() (string, error) {
 	cluster := kubeadm.ClusterConfiguration{
 		TypeMeta:             metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "ClusterConfiguration"},
 		KubernetesVersion:    "v" + k.Version,
-		ControlPlaneEndpoint: private + ":" + s.apiPort(),
+		ControlPlaneEndpoint: s.Endpoint(),
 		Networking:           kubeadm.Networking{PodSubnet: k.PodCIDR, ServiceSubnet: k.ServiceCIDR, DNSDomain: k.DNSDomain},
 		APIServer: kubeadm.APIServer{
 			ControlPlaneComponent: kubeadm.ControlPlaneComponent{ExtraArgs: []kubeadm.Arg{
@@ -172,7 +176,7 @@ func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string, labels map[s
 		NodeRegistration: nodeRegistration(name, privateIP, labels),
 		Discovery: kubeadm.Discovery{BootstrapToken: &kubeadm.BootstrapTokenDiscovery{
 			Token:             s.Token,
-			APIServerEndpoint: s.ControllerPrivate + ":" + s.apiPort(),
+			APIServerEndpoint: s.Endpoint(),
 			CACertHashes:      []string{caCertHash},
 		}},
 	}

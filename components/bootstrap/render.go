@@ -71,6 +71,9 @@ type PrepareData struct {
 type InitData struct {
 	// Node is the controller's name.
 	Node string
+	// Endpoint is the control plane's host:port on the private network. An initialised control
+	// plane that answers elsewhere (the API port changed) is refused: kubeadm does not move it.
+	Endpoint string
 	// CACert and CAKey are the cluster CA in PEM.
 	CACert, CAKey string
 	// Config is the kubeadm configuration file.
@@ -91,6 +94,9 @@ type TokenData struct {
 type JoinData struct {
 	// Node is the worker's name.
 	Node string
+	// Endpoint is the control plane's host:port on the private network. A worker joined to
+	// another one (the controller was replaced, the API port changed) is reset and joins again.
+	Endpoint string
 	// Config is the kubeadm join configuration.
 	Config string
 }

@@ -560,7 +560,7 @@ func joinConfig(t *testing.T) string {
 // initScript renders the controller's init script.
 func initScript(t *testing.T) script {
 	t.Helper()
-	body, err := RenderInit(InitData{Node: testController, CACert: testCACert, CAKey: testCAKey, Config: initConfig(t)})
+	body, err := RenderInit(InitData{Node: testController, Endpoint: testSpec().Endpoint(), CACert: testCACert, CAKey: testCAKey, Config: initConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func tokenScript(t *testing.T) script {
 // joinScript renders the worker's join script.
 func joinScript(t *testing.T) script {
 	t.Helper()
-	body, err := RenderJoin(JoinData{Node: testWorker, Config: joinConfig(t)})
+	body, err := RenderJoin(JoinData{Node: testWorker, Endpoint: testSpec().Endpoint(), Config: joinConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +625,20 @@ func workerRegistered(t *testing.T, n *node) { n.setState(t, "nodes/"+testWorker
 func joined(t *testing.T, n *node) {
 	t.Helper()
 	cutShort(t, n)
+	n.write(t, "etc/kubernetes/kubelet.conf", kubeletConf(testSpec().Endpoint()), 0o600)
 	n.write(t, "etc/metalk8s/join.finished", "", 0o644)
+}
+
+// joinedElsewhere seeds a worker joined to a control plane that has since moved.
+func joinedElsewhere(t *testing.T, n *node) {
+	t.Helper()
+	joined(t, n)
+	n.write(t, "etc/kubernetes/kubelet.conf", kubeletConf("10.0.0.99:6443"), 0o600)
+}
+
+// kubeletConf is the part of a kubelet kubeconfig the join script reads: its API server.
+func kubeletConf(endpoint string) string {
+	return "clusters:\n- cluster:\n    server: https://" + endpoint + "\n"
 }
 
 // cutShort seeds a node where kubeadm join wrote its kubelet kubeconfig, but the join script
@@ -832,7 +845,7 @@ func checkJoined(t *testing.T, n *node, r result) {
 	wantCalls(t, r.calls, "kubeadm join --config "+cfg, 1)
 	wantOrder(t, r.calls, "kubeadm config images pull --config "+cfg, "kubeadm join *")
 	wantFile(t, n, "etc/metalk8s/kubeadm-join.yaml", joinConfig(t), 0o600)
-	wantFile(t, n, "etc/kubernetes/kubelet.conf", "kubelet\n", 0o600)
+	wantFile(t, n, "etc/kubernetes/kubelet.conf", kubeletConf(testSpec().Endpoint()), 0o600)
 }
 
 // noKubeadm verifies that the script left kubeadm alone.
@@ -899,6 +912,12 @@ func scriptCases() []scriptCase {
 		{name: "join-cut-short", script: joinScript, seed: cutShort, changes: true, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			wantCalls(t, r.calls, "kubeadm reset --force", 1)
+			checkJoined(t, n, r)
+		}, again: noKubeadm},
+		{name: "join-control-plane-moved", script: joinScript, seed: joinedElsewhere, changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubeadm reset --force", 1)
+			wantOrder(t, r.calls, "kubeadm reset --force", "kubeadm join *")
 			checkJoined(t, n, r)
 		}, again: noKubeadm},
 		{name: "registered", script: registeredScript, seed: func(t *testing.T, n *node) {
@@ -1229,5 +1248,30 @@ func TestScriptsRetryTransientFailures(t *testing.T) {
 				t.Errorf("the node differs from a clean run:\n%s", d)
 			}
 		})
+	}
+}
+
+// TestInitRefusesToMoveTheControlPlane runs the init script on a control plane initialised for
+// another API port: it must fail, say why, and leave kubeadm and the control plane alone, so that
+// no worker is reset to join a control plane that is not there.
+func TestInitRefusesToMoveTheControlPlane(t *testing.T) {
+	n := newNode(t)
+	n.write(t, adminConf, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://"+testPrivateIP+":7443\n", 0o600)
+	n.write(t, "etc/kubernetes/manifests/kube-apiserver.yaml", "", 0o600)
+	n.write(t, "etc/metalk8s/init.finished", "", 0o644)
+	before := n.snapshot(t)
+	r := n.run(t, initScript(t))
+	if r.code == 0 {
+		t.Fatal("the init script accepted a control plane serving at another port")
+	}
+	if !strings.Contains(r.stderr, "serves at "+testPrivateIP+":7443, not at "+testSpec().Endpoint()) {
+		t.Errorf("stderr does not say where the control plane serves and where it should:\n%s", r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("a kubeconfig was printed: %q", r.stdout)
+	}
+	noKubeadm(t, n, r)
+	if d := diff(before, n.snapshot(t)); d != "" {
+		t.Errorf("the node changed:\n%s", d)
 	}
 }

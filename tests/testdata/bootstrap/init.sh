@@ -2,7 +2,7 @@
 # Initialises the control plane on sv-controller with kubeadm, using the cluster CA metalk8s generated,
 # and prints the admin kubeconfig on standard output (and nothing else). Rendered by metalk8s; safe
 # to run again: a control plane whose init finished is left as it is, one whose init was cut short
-# is reset and initialised again.
+# is reset and initialised again, and one that serves at another address or port is refused.
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -84,6 +84,15 @@ if [ ! -f "$finished" ] && [ -f "$admin" ]; then
     log "an earlier kubeadm init did not finish: resetting sv-controller before initialising again"
     kubeadm reset --force >&2
   fi
+fi
+# serves_at prints the host:port the admin kubeconfig reaches the control plane at (kubeadm
+# writes its controlPlaneEndpoint there).
+serves_at() {
+  sed -n 's|^ *server: https://||p' "$admin"
+}
+if [ -f "$finished" ] && [ "$(serves_at)" != "198.51.100.1:6443" ]; then
+  log "the control plane on sv-controller serves at $(serves_at), not at 198.51.100.1:6443: kubeadm cannot move a running control plane; set kubernetes.apiPort back, or build a new cluster"
+  exit 1
 fi
 if [ -f "$finished" ]; then
   log "the control plane is already initialised"

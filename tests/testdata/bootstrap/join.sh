@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Joins sv-worker-0 to the cluster with kubeadm. Rendered by metalk8s; safe to run again: a node whose
-# join finished is left as it is, one whose join was cut short is reset and joined again.
+# join finished is left as it is, one whose join was cut short is reset and joined again, and one
+# joined to a control plane that has moved (a new controller, another API port) is reset and
+# joins the control plane at 198.51.100.1:6443.
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -54,6 +56,11 @@ forget() {
 
 kubelet_conf="$root/etc/kubernetes/kubelet.conf"
 finished="$root/etc/metalk8s/join.finished"
+endpoint="198.51.100.1:6443"
+# joined_to prints the host:port of the API server the kubelet talks to (kubeadm writes one).
+joined_to() {
+  sed -n 's|^ *server: https://||p' "$kubelet_conf"
+}
 if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
   # kubeadm join ran, but this script did not see it finish: keep a node the cluster knows,
   # reset one it does not.
@@ -64,6 +71,11 @@ if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
     log "an earlier kubeadm join did not finish: resetting sv-worker-0 before joining again"
     kubeadm reset --force >&2
   fi
+fi
+if [ -f "$finished" ] && [ "$(joined_to)" != "$endpoint" ]; then
+  log "sv-worker-0 is joined to the control plane at $(joined_to), which is now at $endpoint: resetting sv-worker-0 to join it"
+  kubeadm reset --force >&2
+  rm -f "$finished"
 fi
 if [ -f "$finished" ]; then
   log "sv-worker-0 has already joined"

@@ -1,6 +1,6 @@
 # kubeadm config images pull, init, join and reset, with kubeadm's preflight checks on the files
 # they leave: init writes the control plane's files (the API server then answers kubectl), join
-# writes kubelet.conf, reset removes them.
+# writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes them.
 k8s="$root/etc/kubernetes"
 config() {
   if [ "$1" != --config ] || [ ! -s "$2" ]; then
@@ -32,8 +32,8 @@ case "${1:-} ${2:-} ${3:-}" in
   : >"$k8s/manifests/kube-apiserver.yaml"
   echo "kubelet" >"$k8s/kubelet.conf"
   chmod 0600 "$k8s/kubelet.conf"
-  printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n' \
-    "$(base64 -w0 "$k8s/pki/ca.crt")" >"$k8s/admin.conf"
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: https://%s\n' \
+    "$(base64 -w0 "$k8s/pki/ca.crt")" "$(sed -n 's/^controlPlaneEndpoint: //p' "$3")" >"$k8s/admin.conf"
   chmod 0600 "$k8s/admin.conf"
   echo "Your Kubernetes control-plane has initialized successfully!"
   ;;
@@ -42,7 +42,8 @@ case "${1:-} ${2:-} ${3:-}" in
   config "$2" "$3"
   available kubelet.conf
   mkdir -p "$k8s"
-  echo "kubelet" >"$k8s/kubelet.conf"
+  server=$(sed -n 's/^ *apiServerEndpoint: //p' "$3")
+  printf 'clusters:\n- cluster:\n    server: https://%s\n' "$server" >"$k8s/kubelet.conf"
   chmod 0600 "$k8s/kubelet.conf"
   echo "This node has joined the cluster"
   ;;
