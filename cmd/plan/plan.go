@@ -52,14 +52,16 @@ type Plan struct {
 
 // Step is one resource to create, with its children.
 type Step struct {
-	Type      string         `json:"type"`
-	Name      string         `json:"name"`
-	URN       string         `json:"urn"`
-	Custom    bool           `json:"custom"`
-	Read      bool           `json:"read,omitempty"`
-	Inputs    map[string]any `json:"inputs,omitempty"`
-	DependsOn []string       `json:"dependsOn,omitempty"`
-	Children  []*Step        `json:"children,omitempty"`
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	URN    string `json:"urn"`
+	Custom bool   `json:"custom"`
+	Read   bool   `json:"read,omitempty"`
+	// DeleteBeforeReplace: a replacement deletes this resource before creating the new one.
+	DeleteBeforeReplace bool           `json:"deleteBeforeReplace,omitempty"`
+	Inputs              map[string]any `json:"inputs,omitempty"`
+	DependsOn           []string       `json:"dependsOn,omitempty"`
+	Children            []*Step        `json:"children,omitempty"`
 }
 
 // Rendering of values the plan cannot show.
@@ -150,7 +152,8 @@ func projectName(dir string) (string, error) {
 func tree(rs []*mockcloud.Resource, showSecrets bool) []*Step {
 	steps := map[string]*Step{}
 	for _, r := range rs {
-		s := &Step{Type: r.Type, Name: r.Name, URN: r.URN, Custom: r.Custom, Read: r.Read, Inputs: map[string]any{}}
+		s := &Step{Type: r.Type, Name: r.Name, URN: r.URN, Custom: r.Custom, Read: r.Read,
+			DeleteBeforeReplace: r.DeleteBeforeReplace, Inputs: map[string]any{}}
 		for k, v := range r.Inputs {
 			s.Inputs[string(k)] = render(v, showSecrets)
 		}

@@ -58,6 +58,9 @@ func writeStep(b *strings.Builder, s *Step, depth int) {
 		}
 		fmt.Fprintf(b, "%s    (depends on %s)\n", pad, strings.Join(names, ", "))
 	}
+	if s.DeleteBeforeReplace {
+		fmt.Fprintf(b, "%s    (a replacement deletes it first)\n", pad)
+	}
 	writeMap(b, s.Inputs, pad+"    ")
 	for _, c := range s.Children {
 		writeStep(b, c, depth+1)
