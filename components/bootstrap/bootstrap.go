@@ -142,7 +142,7 @@ type steps struct {
 	caCert, caKey pulumi.StringOutput
 	// caHash is the CA's discovery hash, computed once for every join.
 	caHash pulumi.StringOutput
-	// shapes are the preparation scripts, rendered once.
+	// shapes are the scripts that depend only on the arguments, rendered once.
 	shapes shapes
 	// joinShapes are the shared join scripts, by worker labels.
 	joinShapes map[string]pulumi.StringOutput

@@ -625,7 +625,7 @@ func workerRegistered(t *testing.T, n *node) { n.setState(t, "nodes/"+testWorker
 func joined(t *testing.T, n *node) {
 	t.Helper()
 	cutShort(t, n)
-	n.write(t, "etc/kubernetes/kubelet.conf", kubeletConf(testSpec().Endpoint()), 0o600)
+	n.write(t, "etc/kubernetes/kubelet.conf", kubeconfigAt(testSpec().Endpoint()), 0o600)
 	n.write(t, "etc/metalk8s/join.finished", "", 0o644)
 }
 
@@ -633,11 +633,11 @@ func joined(t *testing.T, n *node) {
 func joinedElsewhere(t *testing.T, n *node) {
 	t.Helper()
 	joined(t, n)
-	n.write(t, "etc/kubernetes/kubelet.conf", kubeletConf("10.0.0.99:6443"), 0o600)
+	n.write(t, "etc/kubernetes/kubelet.conf", kubeconfigAt("10.0.0.99:6443"), 0o600)
 }
 
-// kubeletConf is the part of a kubelet kubeconfig the join script reads: its API server.
-func kubeletConf(endpoint string) string {
+// kubeconfigAt is the part of a kubeadm kubeconfig the scripts read: its API server.
+func kubeconfigAt(endpoint string) string {
 	return "clusters:\n- cluster:\n    server: https://" + endpoint + "\n"
 }
 
@@ -845,7 +845,7 @@ func checkJoined(t *testing.T, n *node, r result) {
 	wantCalls(t, r.calls, "kubeadm join --config "+cfg, 1)
 	wantOrder(t, r.calls, "kubeadm config images pull --config "+cfg, "kubeadm join *")
 	wantFile(t, n, "etc/metalk8s/kubeadm-join.yaml", joinConfig(t), 0o600)
-	wantFile(t, n, "etc/kubernetes/kubelet.conf", kubeletConf(testSpec().Endpoint()), 0o600)
+	wantFile(t, n, "etc/kubernetes/kubelet.conf", kubeconfigAt(testSpec().Endpoint()), 0o600)
 }
 
 // noKubeadm verifies that the script left kubeadm alone.
@@ -1256,7 +1256,7 @@ func TestScriptsRetryTransientFailures(t *testing.T) {
 // no worker is reset to join a control plane that is not there.
 func TestInitRefusesToMoveTheControlPlane(t *testing.T) {
 	n := newNode(t)
-	n.write(t, adminConf, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://"+testPrivateIP+":7443\n", 0o600)
+	n.write(t, adminConf, kubeconfigAt(testPrivateIP+":7443"), 0o600)
 	n.write(t, "etc/kubernetes/manifests/kube-apiserver.yaml", "", 0o600)
 	n.write(t, "etc/metalk8s/init.finished", "", 0o644)
 	before := n.snapshot(t)

@@ -50,7 +50,6 @@ func (c *Cloud) Run(program pulumi.RunFunc, project, stack string, cfg map[strin
 	return pulumi.RunErr(program, func(ri *pulumi.RunInfo) {
 		info(ri)
 		ri.MonitorAddr, ri.EngineAddr = lis.Addr().String(), lis.Addr().String()
-		ri.Mocks = nil
 	})
 }
 

@@ -69,6 +69,12 @@ forget() {
   exit 1
 }
 
+# api_server KUBECONFIG: print the host:port of the API server a kubeconfig written by kubeadm
+# talks to (its one cluster's server).
+api_server() {
+  sed -n 's|^ *server: https://||p' "$1"
+}
+
 admin="$root/etc/kubernetes/admin.conf"
 finished="$root/etc/metalk8s/init.finished"
 api_ready() {
@@ -85,13 +91,9 @@ if [ ! -f "$finished" ] && [ -f "$admin" ]; then
     kubeadm reset --force >&2
   fi
 fi
-# serves_at prints the host:port the admin kubeconfig reaches the control plane at (kubeadm
-# writes its controlPlaneEndpoint there).
-serves_at() {
-  sed -n 's|^ *server: https://||p' "$admin"
-}
-if [ -f "$finished" ] && [ "$(serves_at)" != "198.51.100.1:6443" ]; then
-  log "the control plane on sv-controller serves at $(serves_at), not at 198.51.100.1:6443: kubeadm cannot move a running control plane; set kubernetes.apiPort back, or build a new cluster"
+# kubeadm writes its controlPlaneEndpoint into the admin kubeconfig.
+if [ -f "$finished" ] && [ "$(api_server "$admin")" != "198.51.100.1:6443" ]; then
+  log "the control plane on sv-controller serves at $(api_server "$admin"), not at 198.51.100.1:6443: kubeadm cannot move a running control plane; set kubernetes.apiPort back, or build a new cluster"
   exit 1
 fi
 if [ -f "$finished" ]; then

@@ -54,13 +54,15 @@ forget() {
   exit 1
 }
 
+# api_server KUBECONFIG: print the host:port of the API server a kubeconfig written by kubeadm
+# talks to (its one cluster's server).
+api_server() {
+  sed -n 's|^ *server: https://||p' "$1"
+}
+
 kubelet_conf="$root/etc/kubernetes/kubelet.conf"
 finished="$root/etc/metalk8s/join.finished"
 endpoint="198.51.100.1:6443"
-# joined_to prints the host:port of the API server the kubelet talks to (kubeadm writes one).
-joined_to() {
-  sed -n 's|^ *server: https://||p' "$kubelet_conf"
-}
 if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
   # kubeadm join ran, but this script did not see it finish: keep a node the cluster knows,
   # reset one it does not.
@@ -72,8 +74,8 @@ if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
     kubeadm reset --force >&2
   fi
 fi
-if [ -f "$finished" ] && [ "$(joined_to)" != "$endpoint" ]; then
-  log "sv-worker-0 is joined to the control plane at $(joined_to), which is now at $endpoint: resetting sv-worker-0 to join it"
+if [ -f "$finished" ] && [ "$(api_server "$kubelet_conf")" != "$endpoint" ]; then
+  log "sv-worker-0 is joined to the control plane at $(api_server "$kubelet_conf"), which is now at $endpoint: resetting sv-worker-0 to join it"
   kubeadm reset --force >&2
   rm -f "$finished"
 fi
