@@ -76,6 +76,11 @@ func (c *Cloud) create(token, name string, in resource.PropertyMap) (string, res
 	case "command:remote:Command":
 		out["stdout"], out["stderr"] = resource.NewProperty(c.runScript(in)), resource.NewProperty("")
 	}
+	if c.RealKeys {
+		if err := realKeys(token, in, out); err != nil {
+			return "", nil, err
+		}
+	}
 	return id, out, nil
 }
 

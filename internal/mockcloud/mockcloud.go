@@ -79,6 +79,9 @@ type Cloud struct {
 	Loopback bool
 	// Slow delays the creation of resources of a type, to expose missing dependencies.
 	Slow map[string]time.Duration
+	// RealKeys makes the tls provider's keys and certificates real (see realKeys), for tests that
+	// hand them to the real Kubernetes tools. Off, they are fixed fakes, so that renders are stable.
+	RealKeys bool
 
 	project, stack string
 
