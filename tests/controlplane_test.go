@@ -1,0 +1,380 @@
+package tests
+
+// TestControlPlane runs a real control plane, without a kubelet, from the dev stack's rendered
+// init configuration and the CA the program generated: etcd, kube-apiserver and
+// kube-controller-manager with the command lines of the static Pods kubeadm writes for it, in a
+// network namespace whose loopback carries the controller's addresses. Against it run kubeadm's
+// init phases that talk to the API server, the rendered token, registration and remove-node
+// scripts (bash with the real kubectl), and kubeadm's own join discovery with a worker's rendered
+// JoinConfiguration.
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/internal/realkube"
+)
+
+// scriptTimeout bounds one run of a rendered script against the control plane.
+const scriptTimeout = 120 * time.Second
+
+// stackNamed returns the realStack called name.
+func stackNamed(t *testing.T, name string) realStack {
+	t.Helper()
+	for _, s := range realStacks() {
+		if s.name == name {
+			return s
+		}
+	}
+	t.Fatalf("no stack %s", name)
+	return realStack{}
+}
+
+// clusterFixture is the running control plane and what the tests run against it.
+type clusterFixture struct {
+	cp    *realkube.ControlPlane
+	stack *renderedStack
+	// root is the METALK8S_ROOT of the scripts: a scratch controller holding
+	// etc/kubernetes/admin.conf.
+	root string
+	bash string
+}
+
+// script runs a rendered script with bash inside the control plane's namespace, with the real
+// kubectl first on PATH; a script without args arrives on standard input, as on a node.
+func (c *clusterFixture) script(body string, timeout time.Duration, args ...string) realkube.Result {
+	var cmd *exec.Cmd
+	if len(args) == 0 {
+		cmd = c.cp.Command(c.bash, "-s")
+		cmd.Stdin = strings.NewReader(body)
+	} else {
+		path := filepath.Join(c.root, "script.sh")
+		if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+			return realkube.Result{Err: err}
+		}
+		cmd = c.cp.Command(c.bash, append([]string{path}, args...)...)
+	}
+	cmd.Env = c.cp.Env("METALK8S_ROOT="+c.root, "LC_ALL=C")
+	return realkube.Run(cmd, timeout)
+}
+
+// kubectl runs the real kubectl as the cluster admin.
+func (c *clusterFixture) kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	r := c.cp.Kubectl(c.cp.Admin, args...)
+	if r.Err != nil {
+		t.Fatalf("%s", r)
+	}
+	return r.Stdout
+}
+
+// createNode creates a Node object, as a kubelet registering would.
+func (c *clusterFixture) createNode(t *testing.T, name string) {
+	t.Helper()
+	if r := c.cp.KubectlStdin(c.cp.Admin, "apiVersion: v1\nkind: Node\nmetadata:\n  name: "+name+"\n", "create", "-f", "-"); r.Err != nil {
+		t.Fatalf("%s", r)
+	}
+}
+
+// discover runs kubeadm's token discovery (tools/kube/cmd/discover) on a JoinConfiguration.
+func (c *clusterFixture) discover(t *testing.T, joinConfig string, timeout time.Duration) realkube.Result {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeadm-join.yaml")
+	if err := os.WriteFile(path, []byte(joinConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return realkube.Run(c.cp.Command("discover", "-timeout", timeout.String(), path), timeout+30*time.Second)
+}
+
+// tokenSecret is what the tests read of a bootstrap token Secret.
+type tokenSecret struct {
+	Type string            `json:"type"`
+	Data map[string]string `json:"data"`
+}
+
+func TestControlPlane(t *testing.T) {
+	began := time.Now()
+	tools := realkube.Need(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := stackNamed(t, "dev").render(t)
+	files := realkube.Generate(t, tools, dev.initConfig, &dev.ca)
+	c := &clusterFixture{cp: realkube.Start(t, tools, files, dev.private, dev.public), stack: dev, root: t.TempDir(), bash: bash}
+	t.Logf("%s ready after %v", c.cp.Describe(), time.Since(began).Round(time.Millisecond))
+	admin, err := os.ReadFile(c.cp.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(c.root, "etc/kubernetes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.root, "etc/kubernetes/admin.conf"), admin, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokenID, tokenSecretValue, _ := strings.Cut(regexpFind(t, dev.joinConfig, `token: (\S+)`), ".")
+	defer func() { t.Logf("control-plane tests took %v", time.Since(began).Round(time.Millisecond)) }()
+
+	// Subtests run in order: each builds on the cluster state the previous ones left.
+	t.Run("admin kubeconfig", func(t *testing.T) {
+		// admin.conf's group is bound to cluster-admin only through kubeadm:cluster-admins.
+		if got := strings.TrimSpace(c.kubectl(t, "auth", "can-i", "*", "*")); got != "yes" {
+			t.Errorf("admin.conf may not do everything: %q", got)
+		}
+	})
+	t.Run("init phases", func(t *testing.T) { c.initPhases(t, files.Config) })
+	t.Run("mark-control-plane", func(t *testing.T) { c.markControlPlane(t, files.Config) })
+	t.Run("discovery", func(t *testing.T) { c.discovery(t) })
+	t.Run("token script", func(t *testing.T) { c.tokenScript(t, tokenID, tokenSecretValue) })
+	t.Run("registration and removal", func(t *testing.T) { c.registration(t) })
+}
+
+// regexpFind returns the first group of pattern in s.
+func regexpFind(t *testing.T, s, pattern string) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%s", pattern, s)
+	}
+	return m[1]
+}
+
+// initPhases runs kubeadm init's phases that talk to the API server, as the cluster admin, and
+// checks what they made: the uploaded configuration, the bootstrap token, and the CoreDNS Service
+// at the address the kubelets are told to use.
+func (c *clusterFixture) initPhases(t *testing.T, config string) {
+	for _, phase := range [][]string{{"upload-config", "all"}, {"bootstrap-token"}, {"addon", "coredns"}, {"addon", "kube-proxy"}} {
+		r := c.cp.Kubeadm(append(append([]string{"init", "phase"}, phase...), "--config", config, "--kubeconfig", c.cp.Admin)...)
+		if r.Err != nil {
+			t.Fatalf("%s", r)
+		}
+		noWarnings(t, r)
+	}
+	var kubelet struct {
+		ClusterDNS []string `json:"clusterDNS"`
+	}
+	if err := yaml.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "configmap", "kubelet-config", "-o", "jsonpath={.data.kubelet}")), &kubelet); err != nil {
+		t.Fatal(err)
+	}
+	dnsIP := strings.TrimSpace(c.kubectl(t, "-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"))
+	if len(kubelet.ClusterDNS) != 1 || kubelet.ClusterDNS[0] != dnsIP {
+		t.Errorf("the kubelets resolve names at %v, CoreDNS's Service is at %s", kubelet.ClusterDNS, dnsIP)
+	}
+	var proxy struct {
+		MetricsBindAddress string   `json:"metricsBindAddress"`
+		HealthzBindAddress string   `json:"healthzBindAddress"`
+		NodePortAddresses  []string `json:"nodePortAddresses"`
+		ClusterCIDR        string   `json:"clusterCIDR"`
+	}
+	if err := yaml.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "configmap", "kube-proxy", "-o", `jsonpath={.data.config\.conf}`)), &proxy); err != nil {
+		t.Fatal(err)
+	}
+	if proxy.MetricsBindAddress != "127.0.0.1:10249" || proxy.HealthzBindAddress != "127.0.0.1:10256" ||
+		strings.Join(proxy.NodePortAddresses, ",") != "primary" || proxy.ClusterCIDR != c.stack.podCIDR {
+		t.Errorf("kube-proxy's deployed configuration: %+v", proxy)
+	}
+	var cluster struct {
+		ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
+	}
+	if err := yaml.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "jsonpath={.data.ClusterConfiguration}")), &cluster); err != nil {
+		t.Fatal(err)
+	}
+	if want := c.stack.private + ":" + c.stack.apiPort; cluster.ControlPlaneEndpoint != want {
+		t.Errorf("uploaded controlPlaneEndpoint %s, want %s", cluster.ControlPlaneEndpoint, want)
+	}
+}
+
+// nodeTaints returns a Node's taints as KEY:EFFECT.
+func (c *clusterFixture) nodeTaints(t *testing.T, name string) []string {
+	t.Helper()
+	var node struct {
+		Spec struct {
+			Taints []struct{ Key, Effect string } `json:"taints"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal([]byte(c.kubectl(t, "get", "node", name, "-o", "json")), &node); err != nil {
+		t.Fatal(err)
+	}
+	var taints []string
+	for _, tn := range node.Spec.Taints {
+		taints = append(taints, tn.Key+":"+tn.Effect)
+	}
+	return taints
+}
+
+// markControlPlane runs kubeadm's mark-control-plane phase on the controller's Node (created as
+// its kubelet would register it), with the dev stack's file and then with the one-node stack's:
+// with workers the controller keeps the control-plane taint; alone it must take workloads.
+func (c *clusterFixture) markControlPlane(t *testing.T, devConfig string) {
+	const controlPlaneTaint = "node-role.kubernetes.io/control-plane:NoSchedule"
+	oneNode := stackNamed(t, "one-node").render(t)
+	oneNodeConfig := filepath.Join(t.TempDir(), "kubeadm-init.yaml")
+	if err := os.WriteFile(oneNodeConfig, []byte(oneNode.initConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stack, config string
+		tainted       bool
+	}{{"dev", devConfig, true}, {"one-node", oneNodeConfig, false}} {
+		c.createNode(t, "sv-controller")
+		r := c.cp.Kubeadm("init", "phase", "mark-control-plane", "--config", tc.config, "--kubeconfig", c.cp.Admin)
+		if r.Err != nil {
+			t.Fatalf("%s", r)
+		}
+		noWarnings(t, r)
+		// Other taints (the node lifecycle controller's not-ready, for a Node without a kubelet)
+		// are not kubeadm's.
+		tainted := false
+		for _, tn := range c.nodeTaints(t, "sv-controller") {
+			tainted = tainted || tn == controlPlaneTaint
+		}
+		if tainted != tc.tainted {
+			t.Errorf("%s stack: the controller has the %s taint: %v, want %v", tc.stack, controlPlaneTaint, tainted, tc.tainted)
+		}
+		c.kubectl(t, "delete", "node", "sv-controller")
+	}
+}
+
+// discovery runs kubeadm's token discovery with the first worker's rendered JoinConfiguration: it
+// must trust the API server through the token and the CA hash the program computed, and refuse
+// a CA hash that is not the CA's.
+func (c *clusterFixture) discovery(t *testing.T) {
+	r := c.discover(t, c.stack.joinConfig, 60*time.Second)
+	if r.Err != nil {
+		t.Fatalf("discovery with the rendered join configuration failed:\n%s", r)
+	}
+	if want := "server https://" + c.stack.private + ":" + c.stack.apiPort; !strings.Contains(r.Stdout, want) {
+		t.Errorf("discovery found %q, want %q", r.Stdout, want)
+	}
+	hash := regexpFind(t, c.stack.joinConfig, `(sha256:[0-9a-f]{64})`)
+	wrong := strings.Replace(c.stack.joinConfig, hash, "sha256:"+strings.Repeat("0", 64), 1)
+	r = c.discover(t, wrong, 20*time.Second)
+	if r.Err == nil {
+		t.Fatalf("discovery trusted the API server with a CA hash that is not the CA's:\n%s", r)
+	}
+	// kubeadm names the hash it found (pubkeypin.Set.CheckAny): the one the program computed.
+	if !strings.Contains(r.Stderr, "none of the public keys") || !strings.Contains(r.Stderr, strings.TrimPrefix(hash, "sha256:")) {
+		t.Errorf("discovery with a wrong CA hash failed for another reason:\n%s", r)
+	}
+	certHash, err := bootstrap.CACertHash(c.stack.ca.Cert)
+	if err != nil || certHash != hash {
+		t.Errorf("the join file pins %s, the CA's hash is %s (%v)", hash, certHash, err)
+	}
+}
+
+// tokenScript runs the rendered token script: on the token kubeadm init made it changes nothing;
+// once that token is gone (its hour is over), five workers' token steps at once must all succeed
+// and leave one valid token, which discovery then accepts.
+func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
+	script := c.stack.scripts["metalk8s-sv-worker-0-token"]
+	name := "bootstrap-token-" + id
+	before := c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "jsonpath={.metadata.resourceVersion}")
+	if r := c.script(script, scriptTimeout); r.Err != nil {
+		t.Fatalf("token script on the init token:\n%s", r)
+	}
+	if after := c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
+		t.Errorf("the token script changed the token kubeadm init made (resourceVersion %s -> %s)", before, after)
+	}
+	c.kubectl(t, "-n", "kube-system", "delete", "secret", name)
+	const parallel = 5
+	results := make([]realkube.Result, parallel)
+	var wg sync.WaitGroup
+	for i := range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.script(script, scriptTimeout)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, r := range results {
+		if r.Err == nil {
+			ok++
+		} else {
+			t.Errorf("token step %d of %d at once failed:\n%s", i+1, parallel, r)
+		}
+	}
+	t.Logf("%d of %d parallel token steps succeeded", ok, parallel)
+	var s tokenSecret
+	if err := json.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]string{}
+	for k, v := range s.Data {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[k] = string(b)
+	}
+	if s.Type != "bootstrap.kubernetes.io/token" || data["token-id"] != id || data["token-secret"] != secret ||
+		data["usage-bootstrap-authentication"] != "true" || data["usage-bootstrap-signing"] != "true" {
+		t.Errorf("the token Secret is not the join token: type %s, data %v", s.Type, redact(data))
+	}
+	exp, err := time.Parse(time.RFC3339, data["expiration"])
+	if err != nil {
+		t.Fatalf("token expiration %q: %v", data["expiration"], err)
+	}
+	if d := time.Until(exp); d <= 0 || d > 61*time.Minute {
+		t.Errorf("the token expires in %v", d)
+	}
+	if r := c.discover(t, c.stack.joinConfig, 60*time.Second); r.Err != nil {
+		t.Errorf("discovery refuses the token the token script made:\n%s", r)
+	}
+}
+
+// redact hides the token secret in a message.
+func redact(data map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range data {
+		if k == "token-secret" {
+			v = "(redacted)"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// registration runs the worker's registration step, which waits for its Node, and the remove-node
+// helper its delete action runs, which drains and deletes it.
+func (c *clusterFixture) registration(t *testing.T) {
+	const worker = "sv-worker-0"
+	registered := c.stack.scripts["metalk8s-"+worker+"-registered"]
+	// No Node yet: the step keeps waiting (its own limit is minutes; the test's is seconds).
+	if r := c.script(registered, 12*time.Second); !errors.Is(r.Err, realkube.ErrTimeout) {
+		t.Errorf("the registration step did not wait for a Node that does not exist:\n%s", r)
+	}
+	c.createNode(t, worker)
+	if r := c.script(registered, scriptTimeout); r.Err != nil {
+		t.Fatalf("registration step with the Node registered:\n%s", r)
+	}
+	remove := heredoc(t, c.stack.scripts["metalk8s-sv-controller-prepare"], "REMOVE")
+	r := c.script(remove, scriptTimeout, worker)
+	if r.Err != nil {
+		t.Fatalf("remove-node:\n%s", r)
+	}
+	if !strings.Contains(r.Stderr, "drained") {
+		t.Errorf("remove-node did not drain %s:\n%s", worker, r)
+	}
+	if out := c.cp.Kubectl(c.cp.Admin, "get", "node", worker); out.Err == nil || !strings.Contains(out.Stderr, "NotFound") {
+		t.Errorf("%s still exists after remove-node:\n%s", worker, out)
+	}
+	r = c.script(remove, scriptTimeout, worker)
+	if r.Err != nil || !strings.Contains(r.Stderr, "not in the cluster") {
+		t.Errorf("remove-node on a node already gone:\n%s", r)
+	}
+}
