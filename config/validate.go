@@ -57,6 +57,7 @@ func (c *Cluster) Validate() Errors {
 	c.validateProject(&v)
 	c.validateMachines(&v)
 	c.validateKubernetes(&v)
+	c.validateKubeadm(&v)
 	c.validateAPIServer(&v)
 	c.validateBGP(&v)
 	c.validateElasticIPs(&v)
@@ -143,15 +144,6 @@ func (c *Cluster) validateKubernetes(v *collector) {
 				v.add(r.key, r.prefix.String(), "overlaps %s %s", n.why, n.prefix)
 			}
 		}
-	}
-	dns, err := netip.ParseAddr(k.DNSServiceIP)
-	switch {
-	case err != nil || !dns.Is4():
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must be an IPv4 address")
-	case svcOK && !svc.Contains(dns):
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must lie inside kubernetes.serviceCidr %s", svc)
-	case svcOK && (dns == svc.Addr() || dns == svc.Addr().Next()):
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must not be the network address or the first address of %s (the API server's service)", svc)
 	}
 }
 

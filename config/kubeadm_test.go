@@ -1,0 +1,76 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// kubeadmCase is one configuration checked against a rule kubeadm imposes.
+type kubeadmCase struct {
+	// name says what the case is.
+	name string
+	// kubernetes is the metalk8s:cluster.kubernetes object, as JSON.
+	kubernetes string
+	// key is the key the one problem must name, "" when the configuration is accepted.
+	key string
+	// detail is part of the problem's text.
+	detail string
+}
+
+// checkKubeadmCases parses the minimal configuration with each case's kubernetes object: an
+// accepted case must parse, a refused one must be refused with exactly one problem, naming its
+// key.
+func checkKubeadmCases(t *testing.T, cases []kubeadmCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw := strings.Replace(minimal, `"metro"`, `"kubernetes":`+c.kubernetes+`,"metro"`, 1)
+			_, err := Parse([]byte(raw))
+			if c.key == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("accepted, want %s refused (%s)", c.key, c.detail)
+			}
+			if len(errs) != 1 || errs[0].Key != Key+"."+c.key || !strings.Contains(errs[0].Detail, c.detail) {
+				t.Errorf("problems %v, want one naming %s and saying %q", errs, Key+"."+c.key, c.detail)
+			}
+		})
+	}
+}
+
+// TestDNSServiceIP: kubeadm v1.37.2 puts CoreDNS's Service at the network address + 10 of the
+// service range (GetDNSIP in cmd/kubeadm/app/constants/constants.go) and only warns when the
+// kubelet's clusterDNS differs, so only that address is accepted, and it is the default.
+func TestDNSServiceIP(t *testing.T) {
+	checkKubeadmCases(t, []kubeadmCase{
+		{"default", `{}`, "", ""},
+		{"the 10th address, given", `{"dnsServiceIp":"192.168.0.10"}`, "", ""},
+		{"another range, derived", `{"serviceCidr":"100.65.0.0/16"}`, "", ""},
+		{"another range, given", `{"serviceCidr":"100.65.0.0/16","dnsServiceIp":"100.65.0.10"}`, "", ""},
+		{"the 11th address", `{"dnsServiceIp":"192.168.0.11"}`, "kubernetes.dnsServiceIp", "must be 192.168.0.10"},
+		{"the API server's address", `{"dnsServiceIp":"192.168.0.1"}`, "kubernetes.dnsServiceIp", "must be 192.168.0.10"},
+		{"the default address in another range", `{"serviceCidr":"100.65.0.0/16","dnsServiceIp":"192.168.0.10"}`, "kubernetes.dnsServiceIp", "must be 100.65.0.10"},
+		{"outside the range", `{"dnsServiceIp":"10.96.0.10"}`, "kubernetes.dnsServiceIp", "must be 192.168.0.10"},
+		{"not an address", `{"dnsServiceIp":"dns"}`, "kubernetes.dnsServiceIp", "IPv4 address"},
+		{"IPv6", `{"dnsServiceIp":"fd00::10"}`, "kubernetes.dnsServiceIp", "IPv4 address"},
+	})
+	for svc, want := range map[string]string{"": "192.168.0.10", "100.65.0.0/16": "100.65.0.10", "192.168.128.0/20": "192.168.128.10"} {
+		raw := minimal
+		if svc != "" {
+			raw = strings.Replace(minimal, `"metro"`, `"kubernetes":{"serviceCidr":"`+svc+`"},"metro"`, 1)
+		}
+		c, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Kubernetes.DNSServiceIP != want {
+			t.Errorf("service range %q: dnsServiceIp defaults to %s, want %s", svc, c.Kubernetes.DNSServiceIP, want)
+		}
+	}
+}
