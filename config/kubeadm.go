@@ -10,6 +10,28 @@ import (
 // exists: kubeadm runs only once the controller is up.
 func (c *Cluster) validateKubeadm(v *collector) {
 	c.validateDNSServiceIP(v)
+	c.validateNetworkSizes(v)
+}
+
+// validateNetworkSizes refuses the pod and service ranges kubeadm's own validation refuses (the
+// rules and their sources are in components/bootstrap/networks.go): kubeadm init would stop on
+// them with the controller already paid for.
+func (c *Cluster) validateNetworkSizes(v *collector) {
+	for _, n := range []struct {
+		key, cidr string
+		problem   func(netip.Prefix) string
+	}{
+		{"kubernetes.podCidr", c.Kubernetes.PodCIDR, bootstrap.PodCIDRProblem},
+		{"kubernetes.serviceCidr", c.Kubernetes.ServiceCIDR, bootstrap.ServiceCIDRProblem},
+	} {
+		p, err := netip.ParsePrefix(n.cidr)
+		if err != nil || !p.Addr().Is4() {
+			continue // validateKubernetes reports it
+		}
+		if why := n.problem(p); why != "" {
+			v.add(n.key, n.cidr, "%s", why)
+		}
+	}
 }
 
 // validateDNSServiceIP accepts only the address kubeadm gives CoreDNS's Service: kubeadm puts it

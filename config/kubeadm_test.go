@@ -74,3 +74,23 @@ func TestDNSServiceIP(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkSizes: the range sizes kubeadm v1.37.2 refuses (ValidateServiceSubnetSize,
+// ValidateIPNetFromString and ValidatePodSubnetNodeMask in
+// cmd/kubeadm/app/apis/kubeadm/validation/validation.go, with the node mask's default 24) are
+// refused here, with the key that sets them. Each boundary was run through the real
+// `kubeadm config validate`: service /12 and /28 accepted, /11 and /29 refused; pod /24 and /8
+// accepted, /25 and /7 refused.
+func TestNetworkSizes(t *testing.T) {
+	checkKubeadmCases(t, []kubeadmCase{
+		{"service /12, the widest", `{"serviceCidr":"100.64.0.0/12"}`, "", ""},
+		{"service /11", `{"serviceCidr":"100.64.0.0/11"}`, "kubernetes.serviceCidr", "too large"},
+		{"service /28, the narrowest", `{"serviceCidr":"192.168.0.0/28"}`, "", ""},
+		{"service /29", `{"serviceCidr":"192.168.0.0/29"}`, "kubernetes.serviceCidr", "too small"},
+		{"service /32", `{"serviceCidr":"192.168.0.0/32"}`, "kubernetes.serviceCidr", "too small"},
+		{"pod /24, one node's range", `{"podCidr":"172.16.0.0/24"}`, "", ""},
+		{"pod /25", `{"podCidr":"172.16.0.0/25"}`, "kubernetes.podCidr", "smaller than one node's pod range"},
+		{"pod /8, the widest", `{"podCidr":"100.0.0.0/8"}`, "", ""},
+		{"pod /7", `{"podCidr":"100.0.0.0/7"}`, "kubernetes.podCidr", "too large"},
+	})
+}

@@ -166,12 +166,21 @@ func (k KubernetesArgs) Validate() error {
 	if !versionRE.MatchString(k.Version) {
 		errs = append(errs, fmt.Errorf("Kubernetes.Version %q: must be MAJOR.MINOR.PATCH such as 1.37.2", k.Version))
 	}
-	for name, s := range map[string]string{"Kubernetes.PodCIDR": k.PodCIDR, "Kubernetes.ServiceCIDR": k.ServiceCIDR} {
-		if s == "" {
+	for _, n := range []struct {
+		name, cidr string
+		problem    func(netip.Prefix) string
+	}{{"Kubernetes.PodCIDR", k.PodCIDR, PodCIDRProblem}, {"Kubernetes.ServiceCIDR", k.ServiceCIDR, ServiceCIDRProblem}} {
+		if n.cidr == "" {
 			continue // defaulted by Bootstrap
 		}
-		if _, err := netip.ParsePrefix(s); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %v", name, s, err))
+		p, err := netip.ParsePrefix(n.cidr)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s %q: %v", n.name, n.cidr, err))
+		case !p.Addr().Is4():
+			errs = append(errs, fmt.Errorf("%s %q: must be an IPv4 CIDR", n.name, n.cidr))
+		case n.problem(p) != "":
+			errs = append(errs, fmt.Errorf("%s %q: %s", n.name, n.cidr, n.problem(p)))
 		}
 	}
 	if err := k.validateDNSServiceIP(); err != nil {
@@ -186,13 +195,10 @@ func (k KubernetesArgs) validateDNSServiceIP() error {
 	if svc == "" {
 		svc = DefaultServiceCIDR
 	}
-	if _, err := netip.ParsePrefix(svc); err != nil {
-		return nil // Validate reports the service range
-	}
 	want, err := DNSServiceIP(svc)
 	switch {
 	case err != nil:
-		return fmt.Errorf("Kubernetes.ServiceCIDR: %w", err)
+		return nil // Validate reports the service range
 	case k.DNSServiceIP != "" && k.DNSServiceIP != want:
 		return fmt.Errorf("Kubernetes.DNSServiceIP %q: kubeadm puts CoreDNS's Service at %s, the 10th address of the service range %s; leave it empty or set that", k.DNSServiceIP, want, svc)
 	}

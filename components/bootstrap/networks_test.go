@@ -57,3 +57,38 @@ func TestKubernetesArgsDNSServiceIP(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkSizes: the IPv4 range sizes kubeadm v1.37.2 accepts (ValidateServiceSubnetSize,
+// ValidateIPNetFromString with MinimumAddressesInServiceSubnet, ValidatePodSubnetNodeMask with
+// the node mask's default 24 and PodSubnetNodeMaskMaxDiff, in
+// cmd/kubeadm/app/apis/kubeadm/validation/validation.go). The boundaries were run through the
+// real `kubeadm config validate`: service /12 and /28 pass, /11 and /29 fail; pod /24 and /8
+// pass, /25 and /7 fail. Validate refuses the same, naming the field.
+func TestNetworkSizes(t *testing.T) {
+	for _, c := range []struct {
+		pod, svc string
+		refused  string // the field refused, "" when accepted
+	}{
+		{"172.16.0.0/12", "192.168.0.0/16", ""},
+		{"172.16.0.0/12", "100.64.0.0/12", ""},
+		{"172.16.0.0/12", "100.64.0.0/11", "Kubernetes.ServiceCIDR"},
+		{"172.16.0.0/12", "192.168.0.0/28", ""},
+		{"172.16.0.0/12", "192.168.0.0/29", "Kubernetes.ServiceCIDR"},
+		{"172.16.0.0/12", "192.168.0.0/31", "Kubernetes.ServiceCIDR"},
+		{"172.16.0.0/12", "192.168.0.0/32", "Kubernetes.ServiceCIDR"},
+		{"172.16.0.0/24", "192.168.0.0/16", ""},
+		{"172.16.0.0/25", "192.168.0.0/16", "Kubernetes.PodCIDR"},
+		{"172.16.0.0/32", "192.168.0.0/16", "Kubernetes.PodCIDR"},
+		{"100.0.0.0/8", "192.168.0.0/16", ""},
+		{"100.0.0.0/7", "192.168.0.0/16", "Kubernetes.PodCIDR"},
+		{"0.0.0.0/0", "192.168.0.0/16", "Kubernetes.PodCIDR"},
+	} {
+		err := KubernetesArgs{Version: testVersion, PodCIDR: c.pod, ServiceCIDR: c.svc}.Validate()
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("pod %s, service %s: refused (%v), kubeadm accepts it", c.pod, c.svc, err)
+		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+			t.Errorf("pod %s, service %s: %v, want %s refused", c.pod, c.svc, err, c.refused)
+		}
+	}
+}
