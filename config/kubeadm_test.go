@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -93,4 +94,62 @@ func TestNetworkSizes(t *testing.T) {
 		{"pod /8, the widest", `{"podCidr":"100.0.0.0/8"}`, "", ""},
 		{"pod /7", `{"podCidr":"100.0.0.0/7"}`, "kubernetes.podCidr", "too large"},
 	})
+}
+
+// TestAPIPortListeners: kubernetes.apiPort may not be a port the cluster itself listens on at the
+// controller (the sources of each are beside controllerListeners and speakerListeners); the
+// speakers' ports only count where speakers run.
+func TestAPIPortListeners(t *testing.T) {
+	for _, c := range []struct {
+		port  int
+		mode  string
+		owner string // "" when accepted
+	}{
+		{6443, "", ""},
+		{443, "", ""},
+		{8443, "bird-local-peer", ""},
+		{22, "", "SSH"},
+		{179, "", "BIRD"},
+		{2379, "", "etcd"},
+		{2380, "", "etcd peers"},
+		{2381, "", "etcd metrics"},
+		{5473, "", "Typha"},
+		{9098, "", "Typha's health"},
+		{9099, "", "Felix"},
+		{10248, "", "kubelet's health"},
+		{10250, "", "the kubelet"},
+		{10249, "", "kube-proxy's metrics"},
+		{10256, "", "kube-proxy's health"},
+		{10257, "", "kube-controller-manager"},
+		{10259, "", "kube-scheduler"},
+		{7946, "", ""},
+		{9120, "", ""},
+		{17472, "", ""},
+		{7946, "bird-local-peer", "memberlist"},
+		{9120, "bird-local-peer", "speaker (metrics)"},
+		{17472, "bird-local-peer", "speaker (health check)"},
+	} {
+		t.Run(fmt.Sprintf("%d %s", c.port, c.mode), func(t *testing.T) {
+			k := fmt.Sprintf(`"kubernetes":{"apiPort":%d},`, c.port)
+			if c.mode != "" {
+				k += `"loadBalancer":{"mode":"` + c.mode + `"},`
+			}
+			raw := strings.Replace(minimal, `"metro"`, k+`"metro"`, 1)
+			_, err := Parse([]byte(raw))
+			var errs Errors
+			errors.As(err, &errs)
+			var port []FieldError
+			for _, e := range errs {
+				if e.Key == Key+".kubernetes.apiPort" {
+					port = append(port, e)
+				}
+			}
+			switch {
+			case c.owner == "" && len(port) > 0:
+				t.Errorf("refused: %v", port)
+			case c.owner != "" && (len(port) != 1 || !strings.Contains(port[0].Detail, c.owner)):
+				t.Errorf("problems %v, want kubernetes.apiPort refused as used by %s", errs, c.owner)
+			}
+		})
+	}
 }

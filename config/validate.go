@@ -116,7 +116,7 @@ func (c *Cluster) validateKubernetes(v *collector) {
 	}
 	if k.APIPort < 1 || k.APIPort > 65535 {
 		v.add("kubernetes.apiPort", k.APIPort, "must be a TCP port, 1 to 65535")
-	} else if owner, taken := controlPlanePorts[k.APIPort]; taken {
+	} else if owner, taken := c.controllerListener(k.APIPort); taken {
 		v.add("kubernetes.apiPort", k.APIPort, "is used by %s on the controller", owner)
 	} else if k.APIPort >= nodePortMin && k.APIPort <= nodePortMax {
 		// kube-proxy opens NodePorts on the controller's private address, where the kubelets reach
@@ -167,18 +167,6 @@ const (
 	nodePortMin = 30000
 	nodePortMax = 32767
 )
-
-// controlPlanePorts are the ports the control plane already binds on the controller.
-var controlPlanePorts = map[int]string{
-	2379:  "etcd",
-	2380:  "etcd peers",
-	10250: "the kubelet",
-	10256: "kube-proxy's health check",
-	10257: "kube-controller-manager",
-	10259: "kube-scheduler",
-	179:   "BGP",
-	22:    "SSH",
-}
 
 func (c *Cluster) validateBGP(v *collector) {
 	asn := *c.BGP.ASN
