@@ -116,7 +116,9 @@ type Kubernetes struct {
 	Version string `json:"version,omitempty"`
 	// APIPort is the API server's secure port. Default 6443.
 	APIPort int `json:"apiPort,omitempty"`
-	// DNSServiceIP is the cluster DNS service address, inside ServiceCIDR. Default 192.168.0.10.
+	// DNSServiceIP is the cluster DNS service address. kubeadm always puts CoreDNS's Service at
+	// the 10th address after ServiceCIDR's network address, so that is the default (192.168.0.10
+	// with the default range) and the only value accepted.
 	DNSServiceIP string `json:"dnsServiceIp,omitempty"`
 	// PodCIDR is the pod network. Default 172.16.0.0/12.
 	PodCIDR string `json:"podCidr,omitempty"`

@@ -47,9 +47,12 @@ func (c *Cluster) ApplyDefaults() {
 	if k.APIPort == 0 {
 		k.APIPort = DefaultAPIPort
 	}
-	setString(&k.DNSServiceIP, DefaultDNSServiceIP)
 	setString(&k.PodCIDR, DefaultPodCIDR)
 	setString(&k.ServiceCIDR, DefaultServiceCIDR)
+	// CoreDNS's address follows from the service range; without one, validation reports the range.
+	if dns, err := bootstrap.DNSServiceIP(k.ServiceCIDR); err == nil {
+		setString(&k.DNSServiceIP, dns)
+	}
 	setString(&k.DNSDomain, DefaultDNSDomain)
 	if c.BGP.ASN == nil {
 		asn := DefaultLocalASN

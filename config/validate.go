@@ -57,6 +57,7 @@ func (c *Cluster) Validate() Errors {
 	c.validateProject(&v)
 	c.validateMachines(&v)
 	c.validateKubernetes(&v)
+	c.validateKubeadm(&v)
 	c.validateAPIServer(&v)
 	c.validateBGP(&v)
 	c.validateElasticIPs(&v)
@@ -115,7 +116,7 @@ func (c *Cluster) validateKubernetes(v *collector) {
 	}
 	if k.APIPort < 1 || k.APIPort > 65535 {
 		v.add("kubernetes.apiPort", k.APIPort, "must be a TCP port, 1 to 65535")
-	} else if owner, taken := controlPlanePorts[k.APIPort]; taken {
+	} else if owner, taken := c.controllerListener(k.APIPort); taken {
 		v.add("kubernetes.apiPort", k.APIPort, "is used by %s on the controller", owner)
 	} else if k.APIPort >= nodePortMin && k.APIPort <= nodePortMax {
 		// kube-proxy opens NodePorts on the controller's private address, where the kubelets reach
@@ -144,15 +145,6 @@ func (c *Cluster) validateKubernetes(v *collector) {
 			}
 		}
 	}
-	dns, err := netip.ParseAddr(k.DNSServiceIP)
-	switch {
-	case err != nil || !dns.Is4():
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must be an IPv4 address")
-	case svcOK && !svc.Contains(dns):
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must lie inside kubernetes.serviceCidr %s", svc)
-	case svcOK && (dns == svc.Addr() || dns == svc.Addr().Next()):
-		v.add("kubernetes.dnsServiceIp", k.DNSServiceIP, "must not be the network address or the first address of %s (the API server's service)", svc)
-	}
 }
 
 func (c *Cluster) validateAPIServer(v *collector) {
@@ -175,18 +167,6 @@ const (
 	nodePortMin = 30000
 	nodePortMax = 32767
 )
-
-// controlPlanePorts are the ports the control plane already binds on the controller.
-var controlPlanePorts = map[int]string{
-	2379:  "etcd",
-	2380:  "etcd peers",
-	10250: "the kubelet",
-	10256: "kube-proxy's health check",
-	10257: "kube-controller-manager",
-	10259: "kube-scheduler",
-	179:   "BGP",
-	22:    "SSH",
-}
 
 func (c *Cluster) validateBGP(v *collector) {
 	asn := *c.BGP.ASN

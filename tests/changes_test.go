@@ -154,8 +154,11 @@ func changeCases() []changeCase {
 		{name: "Kubernetes minor 1.37.2 to 1.38.0", change: []edit{{"kubernetes.version", "1.38.0"}}, want: versionSteps},
 		{name: "workers 2 to 3", change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
 		{name: "workers 2 to 1", change: []edit{{"workers.count", 1}}, want: prefixed("- ", nodeResources("sv-worker-1", false)...)},
+		// Without workers the init configuration registers the controller untainted; the init
+		// step runs again and leaves the running control plane (and its taint) as it is.
 		{name: "workers 2 to 0", change: []edit{{"workers.count", 0}},
-			want: concat(prefixed("- ", nodeResources("sv-worker-0", false)...), prefixed("- ", nodeResources("sv-worker-1", false)...))},
+			want: concat(prefixed("- ", nodeResources("sv-worker-0", false)...), prefixed("- ", nodeResources("sv-worker-1", false)...),
+				[]string{"~ Command metalk8s-sv-controller-init: stdin"})},
 		{name: "workers 2 to 3 in bird-local-peer", base: bird, change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
 		{name: "pool added (calico announces)", change: []edit{extraPool},
 			want: []string{"+ ConfigGroup metalk8s-pool-extra", "~ ConfigGroup metalk8s-bgp-configuration: objs"}},

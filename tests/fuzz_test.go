@@ -160,7 +160,7 @@ func editDevStack(t testing.TB, choices []byte) map[string]any {
 		net := p.intn(3)
 		set(t, c, "kubernetes.podCidr", []string{"172.16.0.0/12", "100.64.0.0/16", "192.168.128.0/17"}[net])
 		set(t, c, "kubernetes.serviceCidr", []string{"192.168.0.0/16", "100.65.0.0/16", "192.168.0.0/17"}[net])
-		set(t, c, "kubernetes.dnsServiceIp", []string{"192.168.0.10", "100.65.0.10", "192.168.127.254"}[net])
+		set(t, c, "kubernetes.dnsServiceIp", []string{"192.168.0.10", "100.65.0.10", "192.168.0.10"}[net])
 	}
 	if !keep() {
 		set(t, c, "calico.version", p.pick("3.31.7", "3.31.0", "3.32.1", "3.30.3", fmt.Sprintf("3.%d.%d", p.intn(100), p.intn(100))))

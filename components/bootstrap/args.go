@@ -11,9 +11,10 @@ import (
 
 // Defaults applied to empty Args fields. They are the guide's values.
 const (
-	DefaultAPIPort      = 6443
-	DefaultPodCIDR      = "172.16.0.0/12"
-	DefaultServiceCIDR  = "192.168.0.0/16"
+	DefaultAPIPort     = 6443
+	DefaultPodCIDR     = "172.16.0.0/12"
+	DefaultServiceCIDR = "192.168.0.0/16"
+	// DefaultDNSServiceIP is DNSServiceIP(DefaultServiceCIDR).
 	DefaultDNSServiceIP = "192.168.0.10"
 	DefaultDNSDomain    = "cluster.local"
 	DefaultSSHUser      = "root"
@@ -54,7 +55,9 @@ type KubernetesArgs struct {
 	PodCIDR string
 	// ServiceCIDR is the service network. Default DefaultServiceCIDR.
 	ServiceCIDR string
-	// DNSServiceIP is the cluster DNS service address. Default DefaultDNSServiceIP.
+	// DNSServiceIP is the cluster DNS service address the kubelets are given. kubeadm always puts
+	// CoreDNS's Service at DNSServiceIP(ServiceCIDR), the 10th address after the network address,
+	// so that is the default and the only value accepted.
 	DNSServiceIP string
 	// DNSDomain is the cluster domain. Default DefaultDNSDomain.
 	DNSDomain string
@@ -106,7 +109,9 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 	}
 	def(&k.PodCIDR, DefaultPodCIDR)
 	def(&k.ServiceCIDR, DefaultServiceCIDR)
-	def(&k.DNSServiceIP, DefaultDNSServiceIP)
+	if dns, err := DNSServiceIP(k.ServiceCIDR); err == nil {
+		def(&k.DNSServiceIP, dns) // else Validate reports the service range
+	}
 	def(&k.DNSDomain, DefaultDNSDomain)
 	def(&a.SSHUser, DefaultSSHUser)
 	if a.TokenTTLMinutes == 0 {
@@ -161,15 +166,43 @@ func (k KubernetesArgs) Validate() error {
 	if !versionRE.MatchString(k.Version) {
 		errs = append(errs, fmt.Errorf("Kubernetes.Version %q: must be MAJOR.MINOR.PATCH such as 1.37.2", k.Version))
 	}
-	for name, s := range map[string]string{"Kubernetes.PodCIDR": k.PodCIDR, "Kubernetes.ServiceCIDR": k.ServiceCIDR} {
-		if s == "" {
+	for _, n := range []struct {
+		name, cidr string
+		problem    func(netip.Prefix) string
+	}{{"Kubernetes.PodCIDR", k.PodCIDR, PodCIDRProblem}, {"Kubernetes.ServiceCIDR", k.ServiceCIDR, ServiceCIDRProblem}} {
+		if n.cidr == "" {
 			continue // defaulted by Bootstrap
 		}
-		if _, err := netip.ParsePrefix(s); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %v", name, s, err))
+		p, err := netip.ParsePrefix(n.cidr)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s %q: %v", n.name, n.cidr, err))
+		case !p.Addr().Is4():
+			errs = append(errs, fmt.Errorf("%s %q: must be an IPv4 CIDR", n.name, n.cidr))
+		case n.problem(p) != "":
+			errs = append(errs, fmt.Errorf("%s %q: %s", n.name, n.cidr, n.problem(p)))
 		}
 	}
+	if err := k.validateDNSServiceIP(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validateDNSServiceIP refuses a DNS address other than the one kubeadm gives CoreDNS.
+func (k KubernetesArgs) validateDNSServiceIP() error {
+	svc := k.ServiceCIDR
+	if svc == "" {
+		svc = DefaultServiceCIDR
+	}
+	want, err := DNSServiceIP(svc)
+	switch {
+	case err != nil:
+		return nil // Validate reports the service range
+	case k.DNSServiceIP != "" && k.DNSServiceIP != want:
+		return fmt.Errorf("Kubernetes.DNSServiceIP %q: kubeadm puts CoreDNS's Service at %s, the 10th address of the service range %s; leave it empty or set that", k.DNSServiceIP, want, svc)
+	}
+	return nil
 }
 
 // Validate reports a missing or contradictory choice of API server access.

@@ -233,7 +233,9 @@ func (s *steps) spec(private, public string) clusterSpec {
 		Kubernetes: s.args.Kubernetes, Access: s.args.APIAccess,
 		ControllerName: s.args.Controller.Name, ControllerPrivate: private, ControllerPublic: public,
 		ControllerLabels: s.args.Controller.Labels,
-		TokenTTL:         time.Duration(s.args.TokenTTLMinutes) * time.Minute,
+		// Without workers the controller is the only node: it must run workloads.
+		ControllerRunsWorkloads: len(s.args.Workers) == 0,
+		TokenTTL:                time.Duration(s.args.TokenTTLMinutes) * time.Minute,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeadm "sigs.k8s.io/cluster-api/bootstrap/kubeadm/pkg/types/upstreamv1beta4"
 	"sigs.k8s.io/yaml"
@@ -54,6 +55,9 @@ type clusterSpec struct {
 	ControllerName, ControllerPrivate, ControllerPublic string
 	// ControllerLabels are the control-plane node's labels.
 	ControllerLabels map[string]string
+	// ControllerRunsWorkloads registers the control-plane node without taints, so that workloads
+	// schedule there: a cluster without workers has no other node.
+	ControllerRunsWorkloads bool
 	// Token is the bootstrap token, id.secret.
 	Token string
 	// TokenTTL is the token's lifetime.
@@ -125,6 +129,12 @@ func (s clusterSpec) InitConfig() (string, error) {
 		}},
 		NodeRegistration: nodeRegistration(s.ControllerName, private, s.ControllerLabels),
 		LocalAPIEndpoint: kubeadm.APIEndpoint{AdvertiseAddress: private, BindPort: int32(k.APIPort)},
+	}
+	if s.ControllerRunsWorkloads {
+		// kubeadm taints a control-plane node NoSchedule when taints is nil, and not at all when
+		// it is an empty list: the field has no omitempty, so an empty slice is written as
+		// "taints: []" (and nil as "taints: null").
+		init.NodeRegistration.Taints = []corev1.Taint{}
 	}
 	loopbackOnly := []kubeadm.Arg{{Name: "bind-address", Value: "127.0.0.1"}}
 	cluster := kubeadm.ClusterConfiguration{

@@ -12,24 +12,6 @@ log() {
   printf 'metalk8s: %s\n' "$*" >&2
 }
 
-# retry ATTEMPTS COMMAND...: run COMMAND until it succeeds, at most ATTEMPTS times, waiting
-# 2, 4, 8 ... 30 seconds between attempts. For network operations that fail transiently.
-retry() {
-  local attempts=$1 n=1 delay=2
-  shift
-  until "$@"; do
-    if [ "$n" -ge "$attempts" ]; then
-      log "giving up after $n attempts: $*"
-      return 1
-    fi
-    log "attempt $n of $attempts failed, retrying in ${delay}s: $*"
-    sleep "$delay"
-    n=$((n + 1))
-    delay=$((delay * 2))
-    if [ "$delay" -gt 30 ]; then delay=30; fi
-  done
-}
-
 # update_file PATH MODE: write standard input to PATH (below the root) when it differs from what is
 # there. Succeeds when the file changed, fails when it was already up to date. Callers test its
 # status, which turns errexit off inside it: a file it cannot write exits the script.
@@ -104,7 +86,6 @@ nodeRegistration:
   name: sv-worker-0
   taints: null
 KUBEADM
-retry 5 kubeadm config images pull --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
 # Discovery retries on its own until the API server answers, bounded by the config's timeouts.
 kubeadm join --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
 mkdir -p "$(dirname "$finished")"

@@ -1,12 +1,68 @@
-# kubeadm config images pull, init, join and reset, with kubeadm's preflight checks on the files
-# they leave: init writes the control plane's files (the API server then answers kubectl), join
-# writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes them.
+# kubeadm config images pull|list, init, join and reset, with kubeadm's preflight checks on the
+# files they leave: init writes the control plane's files (the API server then answers kubectl),
+# join writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes
+# them.
+#
+# --config FILE is loaded the way kubeadm v1.37.2 loads it (cmd/kubeadm/app/util/config and
+# util/marshal.go): the file is split into YAML documents on "---" lines; every document needs an
+# apiVersion GROUP/VERSION and a kind, and a kind may appear once; kubeadm.k8s.io documents must
+# be v1beta4 (validateSupportedVersion refuses the older ones and the experimental v1). Then
+# "config images pull|list" and "init" use the init-configuration loader, which refuses a file
+# without an InitConfiguration or ClusterConfiguration kind, and "join" the join-configuration
+# loader, which refuses a file without a JoinConfiguration.
 k8s="$root/etc/kubernetes"
-config() {
-  if [ "$1" != --config ] || [ ! -s "$2" ]; then
-    echo "unable to read config from \"${2:-}\"" >&2
+# documents FILE prints "APIVERSION KIND" for each YAML document of FILE.
+documents() {
+  local api='' kind='' line
+  emit() {
+    if [ -n "$api$kind" ]; then printf '%s %s\n' "${api:--}" "${kind:--}"; fi
+    api='' kind=''
+  }
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+    ---*) emit ;;
+    apiVersion:\ *) api=${line#apiVersion: } ;;
+    kind:\ *) kind=${line#kind: } ;;
+    esac
+  done <"$1"
+  emit
+}
+# load LOADER --config FILE fails as kubeadm's LOADER (init or join) fails on FILE.
+load() {
+  local loader=$1 api kind kinds=' '
+  if [ "$2" != --config ] || [ ! -r "$3" ]; then
+    echo "unable to read config from \"${3:-}\"" >&2
     exit 1
   fi
+  while read -r api kind; do
+    if [ "$api" = - ] || [ "$kind" = - ] || [[ $api != */* ]]; then
+      echo "invalid configuration for GroupVersionKind: kind and apiVersion is mandatory information that must be specified" >&2
+      exit 1
+    fi
+    if [[ $kinds == *" $kind "* ]]; then
+      echo "invalid configuration: kind \"$kind\" is specified twice in YAML file" >&2
+      exit 1
+    fi
+    kinds+="$kind "
+    if [[ $api == kubeadm.k8s.io/* ]] && [ "$api" != kubeadm.k8s.io/v1beta4 ]; then
+      echo "your configuration file uses an old API spec: \"$api\" (kind: \"$kind\")" >&2
+      exit 1
+    fi
+  done < <(documents "$3")
+  case $loader in
+  init)
+    if [[ $kinds != *" InitConfiguration "* ]] && [[ $kinds != *" ClusterConfiguration "* ]]; then
+      echo "no InitConfiguration or ClusterConfiguration kind was found in the configuration file" >&2
+      exit 1
+    fi
+    ;;
+  join)
+    if [[ $kinds != *" JoinConfiguration "* ]]; then
+      echo "no JoinConfiguration found in the supplied config" >&2
+      exit 1
+    fi
+    ;;
+  esac
 }
 available() {
   if [ -e "$k8s/$1" ]; then
@@ -15,14 +71,23 @@ available() {
   fi
 }
 case "${1:-} ${2:-} ${3:-}" in
-"config images pull")
+"config images pull" | "config images list")
   [ $# -eq 5 ] || unsupported
-  config "$4" "$5"
-  : >"$state/images"
+  load init "$4" "$5"
+  if [ "$3" = pull ]; then
+    : >"$state/images"
+  else
+    # The images of kubeadm v1.37.2 (constants.go: PauseVersion, CoreDNSVersion, DefaultEtcdVersion).
+    version=$(sed -n 's/^kubernetesVersion: //p' "$5")
+    for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+      echo "registry.k8s.io/$c:${version:-v1.37.2}"
+    done
+    printf '%s\n' registry.k8s.io/coredns/coredns:v1.14.6 registry.k8s.io/pause:3.10.2 registry.k8s.io/etcd:3.7.0-0
+  fi
   ;;
 "init --config "*)
   { [ $# -eq 4 ] && [ "$4" = --skip-token-print ]; } || unsupported
-  config "$2" "$3"
+  load init "$2" "$3"
   available manifests/kube-apiserver.yaml
   available kubelet.conf
   for f in ca.crt ca.key; do
@@ -39,7 +104,7 @@ case "${1:-} ${2:-} ${3:-}" in
   ;;
 "join --config "*)
   [ $# -eq 3 ] || unsupported
-  config "$2" "$3"
+  load join "$2" "$3"
   available kubelet.conf
   mkdir -p "$k8s"
   server=$(sed -n 's/^ *apiServerEndpoint: //p' "$3")
