@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages whose programs the tests run on what the project generates.
-apt_packages=(shellcheck bird nftables)
+# Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
+# the network namespace the real control plane runs in).
+apt_packages=(shellcheck bird nftables iproute2)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -20,6 +21,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The real kubeadm, kube-apiserver, kube-controller-manager, kubectl, etcd and kubeadm's join
+# discovery, built from tools/kube once and cached (a first build takes a quarter of an hour on two
+# cores); the tests find them through METALK8S_KUBE_TOOLS.
+if [ -z "${METALK8S_KUBE_TOOLS:-}" ]; then
+  echo "== the real Kubernetes tools (scripts/kube-tools.sh)"
+  start=$SECONDS
+  METALK8S_KUBE_TOOLS=$(bash scripts/kube-tools.sh)
+  echo "   in $METALK8S_KUBE_TOOLS ($((SECONDS - start)) s)"
+fi
+export METALK8S_KUBE_TOOLS
 
 echo "== go test ./..."
 # CI=true makes a test that cannot find a tool fail instead of skip.

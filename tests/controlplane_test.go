@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,11 @@ type clusterFixture struct {
 // script runs a rendered script with bash inside the control plane's namespace, with the real
 // kubectl first on PATH; a script without args arrives on standard input, as on a node.
 func (c *clusterFixture) script(body string, timeout time.Duration, args ...string) realkube.Result {
+	return c.scriptOnPath("", body, timeout, args...)
+}
+
+// scriptOnPath is script with dir first on PATH.
+func (c *clusterFixture) scriptOnPath(dir, body string, timeout time.Duration, args ...string) realkube.Result {
 	var cmd *exec.Cmd
 	if len(args) == 0 {
 		cmd = c.cp.Command(c.bash, "-s")
@@ -67,6 +73,13 @@ func (c *clusterFixture) script(body string, timeout time.Duration, args ...stri
 		cmd = c.cp.Command(c.bash, append([]string{path}, args...)...)
 	}
 	cmd.Env = c.cp.Env("METALK8S_ROOT="+c.root, "LC_ALL=C")
+	if dir != "" {
+		for i, e := range cmd.Env {
+			if p, ok := strings.CutPrefix(e, "PATH="); ok {
+				cmd.Env[i] = "PATH=" + dir + ":" + p
+			}
+		}
+	}
 	return realkube.Run(cmd, timeout)
 }
 
@@ -80,10 +93,13 @@ func (c *clusterFixture) kubectl(t *testing.T, args ...string) string {
 	return r.Stdout
 }
 
-// createNode creates a Node object, as a kubelet registering would.
+// createNode creates a Node object, as a kubelet registering would: with its hostname label,
+// which kubeadm's mark-control-plane waits for (apiclient.PatchNodeOnce in
+// cmd/kubeadm/app/util/apiclient/idempotency.go).
 func (c *clusterFixture) createNode(t *testing.T, name string) {
 	t.Helper()
-	if r := c.cp.KubectlStdin(c.cp.Admin, "apiVersion: v1\nkind: Node\nmetadata:\n  name: "+name+"\n", "create", "-f", "-"); r.Err != nil {
+	node := "apiVersion: v1\nkind: Node\nmetadata:\n  name: " + name + "\n  labels:\n    kubernetes.io/hostname: " + name + "\n"
+	if r := c.cp.KubectlStdin(c.cp.Admin, node, "create", "-f", "-"); r.Err != nil {
 		t.Fatalf("%s", r)
 	}
 }
@@ -230,7 +246,7 @@ func (c *clusterFixture) markControlPlane(t *testing.T, devConfig string) {
 		tainted       bool
 	}{{"dev", devConfig, true}, {"one-node", oneNodeConfig, false}} {
 		c.createNode(t, "sv-controller")
-		r := c.cp.Kubeadm("init", "phase", "mark-control-plane", "--config", tc.config, "--kubeconfig", c.cp.Admin)
+		r := c.cp.KubeadmWithEtcKubernetes("init", "phase", "mark-control-plane", "--config", tc.config)
 		if r.Err != nil {
 			t.Fatalf("%s", r)
 		}
@@ -288,27 +304,36 @@ func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
 	if after := c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
 		t.Errorf("the token script changed the token kubeadm init made (resourceVersion %s -> %s)", before, after)
 	}
-	c.kubectl(t, "-n", "kube-system", "delete", "secret", name)
-	const parallel = 5
-	results := make([]realkube.Result, parallel)
-	var wg sync.WaitGroup
-	for i := range parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = c.script(script, scriptTimeout)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for i, r := range results {
-		if r.Err == nil {
-			ok++
-		} else {
-			t.Errorf("token step %d of %d at once failed:\n%s", i+1, parallel, r)
+	// Workers' token steps started together reach the controller within moments of each other,
+	// but on this machine one script can finish before the next starts. So each kubectl call of a
+	// step waits (at most barrierLimit) until every step has made its call of the same rank: the
+	// real kubectl then runs them as close together as the scripts allow. The window of the race
+	// (kubectl apply's GET then POST of a missing Secret) is one API round trip: measured here, a
+	// round of five steps hits it about one time in four (7 AlreadyExists in 30 rounds), so the
+	// test runs tokenRounds rounds, each from a cluster where the token is gone.
+	const parallel, tokenRounds = 5, 10
+	failed := 0
+	for round := range tokenRounds {
+		c.kubectl(t, "-n", "kube-system", "delete", "secret", name, "--ignore-not-found")
+		barrier := c.barrier(t, parallel)
+		results := make([]realkube.Result, parallel)
+		var wg sync.WaitGroup
+		for i := range parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = c.scriptOnPath(barrier, script, scriptTimeout)
+			}()
+		}
+		wg.Wait()
+		for i, r := range results {
+			if r.Err != nil {
+				failed++
+				t.Errorf("round %d: token step %d of %d at once failed:\n%s", round+1, i+1, parallel, r)
+			}
 		}
 	}
-	t.Logf("%d of %d parallel token steps succeeded", ok, parallel)
+	t.Logf("%d of %d token steps (%d rounds of %d at once) failed", failed, parallel*tokenRounds, tokenRounds, parallel)
 	var s tokenSecret
 	if err := json.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "json")), &s); err != nil {
 		t.Fatal(err)
@@ -337,6 +362,40 @@ func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
 	}
 }
 
+// barrierLimit bounds how long a script's first kubectl call waits for the others'.
+const barrierLimit = 20 * time.Second
+
+// barrier returns a directory holding a kubectl that runs the real one once n scripts (told apart
+// by their PID, kubectl's parent) have called it, or after barrierLimit.
+func (c *clusterFixture) barrier(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	arrived := filepath.Join(dir, "arrived")
+	if err := os.Mkdir(arrived, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := fmt.Sprintf(`#!%[1]s
+arrived=%[2]q
+k=0
+while [ -e "$arrived/$PPID.$k" ]; do k=$((k + 1)); done
+: >"$arrived/$PPID.$k"
+for ((i = 0; i < %[3]d; i++)); do
+  calls=("$arrived"/*".$k")
+  [ "${#calls[@]}" -ge %[4]d ] && break
+  %[5]q 0.05
+done
+exec %[6]q "$@"
+`, c.bash, arrived, int(barrierLimit/(50*time.Millisecond)), n, sleep, c.cp.Tools.Path("kubectl"))
+	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // redact hides the token secret in a message.
 func redact(data map[string]string) map[string]string {
 	out := map[string]string{}
@@ -355,7 +414,7 @@ func (c *clusterFixture) registration(t *testing.T) {
 	const worker = "sv-worker-0"
 	registered := c.stack.scripts["metalk8s-"+worker+"-registered"]
 	// No Node yet: the step keeps waiting (its own limit is minutes; the test's is seconds).
-	if r := c.script(registered, 12*time.Second); !errors.Is(r.Err, realkube.ErrTimeout) {
+	if r := c.script(registered, 8*time.Second); !errors.Is(r.Err, realkube.ErrTimeout) {
 		t.Errorf("the registration step did not wait for a Node that does not exist:\n%s", r)
 	}
 	c.createNode(t, worker)

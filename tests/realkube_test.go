@@ -69,9 +69,9 @@ func realStacks() []realStack {
 type renderedStack struct {
 	realStack
 	r *result
-	// scripts are every remote command's scripts (standard input, create and delete commands),
-	// by resource name.
-	scripts map[string]string
+	// scripts are every remote command's script (its standard input), and commands its create
+	// and delete commands, by resource name.
+	scripts, commands map[string]string
 	// ca is the cluster CA the program generated, as the init script writes it.
 	ca realkube.CA
 	// initConfig and joinConfig are the kubeadm files of the controller and of the first worker.
@@ -91,19 +91,18 @@ func (s realStack) render(t *testing.T) *renderedStack {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	rs := &renderedStack{realStack: s, r: r, scripts: map[string]string{}}
+	rs := &renderedStack{realStack: s, r: r, scripts: map[string]string{}, commands: map[string]string{}}
 	for _, cmd := range r.ofType(commandToken) {
-		var parts []string
-		for _, key := range []string{"stdin", "create", "delete"} {
+		text := func(key string) string {
 			v := input(cmd, key)
 			if sv, ok := v.(secretValue); ok {
 				v = sv.v
 			}
-			if str, ok := v.(string); ok {
-				parts = append(parts, str)
-			}
+			str, _ := v.(string)
+			return str
 		}
-		rs.scripts[cmd.Name] = strings.Join(parts, "\n")
+		rs.scripts[cmd.Name] = text("stdin")
+		rs.commands[cmd.Name] = text("create") + "\n" + text("delete")
 	}
 	init := rs.scripts["metalk8s-sv-controller-init"]
 	rs.ca = realkube.CA{Cert: heredoc(t, init, "CACERT"), Key: heredoc(t, init, "CAKEY")}
@@ -211,7 +210,7 @@ func TestRealKubeadmLoadsWhatEachCallIsGiven(t *testing.T) {
 		subcommands := map[string]bool{}
 		for name, script := range s.scripts {
 			files := writtenFiles(t, script)
-			for _, args := range kubeadmCalls(t, script) {
+			for _, args := range kubeadmCalls(t, script+"\n"+s.commands[name]) {
 				for i, a := range args {
 					if a == "--config" && i+1 < len(args) {
 						if _, ok := files[args[i+1]]; !ok {

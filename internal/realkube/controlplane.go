@@ -197,6 +197,33 @@ func (cp *ControlPlane) Kubeadm(args ...string) Result {
 	return Run(cp.Command("kubeadm", args...), KubeadmTimeout)
 }
 
+// KubeadmWithEtcKubernetes runs kubeadm like Kubeadm, but with /etc/kubernetes holding the
+// control plane's kubeconfigs, for the phases that read /etc/kubernetes/admin.conf and have no
+// --kubeconfig flag (mark-control-plane: initData.Client in kubeadm's cmd/init.go always takes
+// the default path then). ip netns exec gives the command a mount namespace of its own, whose
+// mounts do not reach the machine; there an overlay over /etc adds kubernetes/ from the scratch
+// directory, and whatever kubeadm writes below /etc lands there too.
+func (cp *ControlPlane) KubeadmWithEtcKubernetes(args ...string) Result {
+	overlay := filepath.Join(cp.Dir, "etc-overlay")
+	upper, work := filepath.Join(overlay, "upper"), filepath.Join(overlay, "work")
+	for _, d := range []string{filepath.Join(upper, "kubernetes"), work} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return Result{Err: err}
+		}
+	}
+	for _, conf := range []string{"admin.conf", "super-admin.conf"} {
+		b, err := os.ReadFile(filepath.Join(cp.KubeconfigDir, conf))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(upper, "kubernetes", conf), b, 0o600)
+		}
+		if err != nil {
+			return Result{Err: err}
+		}
+	}
+	script := `mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc || exit; shift 2; exec "$@"`
+	return Run(cp.Netns.Command("/bin/sh", append([]string{"-c", script, "sh", upper, work, cp.Tools.Path("kubeadm")}, args...)...), KubeadmTimeout)
+}
+
 // Env returns the environment for a command run in the namespace: the machine's, with the
 // tools' directory first on PATH.
 func (cp *ControlPlane) Env(extra ...string) []string {

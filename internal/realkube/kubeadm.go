@@ -67,7 +67,8 @@ func (tl Tools) Phases(command string) ([]string, error) {
 //     skipped (--skip-phases, which --config accepts) and --dry-run loads and validates the file
 //     and does nothing else. The phases are read from the command's help;
 //   - reset loads no file; its flags are checked the same way;
-//   - config validate and config migrate only read their file.
+//   - config validate and config migrate only read their file, and config images list pulls
+//     nothing: they are their own check.
 //
 // Any other subcommand is an error: add its loader here first.
 func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
@@ -77,7 +78,7 @@ func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
 	switch {
 	case strings.HasPrefix(sub, "config images pull"):
 		check = append([]string{"config", "images", "list"}, args[3:]...)
-	case strings.HasPrefix(sub, "config validate"), strings.HasPrefix(sub, "config migrate"):
+	case strings.HasPrefix(sub, "config validate"), strings.HasPrefix(sub, "config migrate"), strings.HasPrefix(sub, "config images list"):
 		check = args
 	case len(args) > 0 && (args[0] == "init" || args[0] == "join" || args[0] == "reset"):
 		for _, a := range args {
