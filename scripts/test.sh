@@ -23,8 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The real kubeadm, kube-apiserver, kube-controller-manager, kubectl, etcd and kubeadm's join
-# discovery, built from tools/kube once and cached (a first build takes a quarter of an hour on two
-# cores); the tests find them through METALK8S_KUBE_TOOLS.
+# discovery, built from tools/kube once and cached (the first build took 40 minutes on two cores
+# shared with other builds; a cached run takes a second); the tests find them through
+# METALK8S_KUBE_TOOLS, and with CI=true a test fails when they are missing.
 if [ -z "${METALK8S_KUBE_TOOLS:-}" ]; then
   echo "== the real Kubernetes tools (scripts/kube-tools.sh)"
   start=$SECONDS
