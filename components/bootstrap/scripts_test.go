@@ -811,7 +811,7 @@ func checkKubeconfigPrinted(t *testing.T, n *node, r result) {
 // token's secret and an expiry testTTLMinutes from now.
 func checkToken(t *testing.T, n *node, r result) {
 	t.Helper()
-	wantCalls(t, r.calls, "kubectl --kubeconfig "+filepath.Join(n.root, adminConf)+" apply -f -", 1)
+	wantCalls(t, r.calls, "kubectl --kubeconfig "+filepath.Join(n.root, adminConf)+" create -f -", 1)
 	secret, ok := n.readState(t, "secrets/kube-system/bootstrap-token-"+testTokenID)
 	if !ok {
 		t.Fatal("no bootstrap token Secret")
@@ -1111,7 +1111,7 @@ func failureCases() []failureCase {
 			}
 		}},
 		{name: "configuration cannot be written", of: "init", breakNode: blockDir("etc/metalk8s"), repair: unblockDir("etc/metalk8s"), check: stdoutEmpty},
-		{name: "apply fails", of: "token", faults: []string{"1 always kubectl * apply -f -"}, stopsAt: "kubectl * apply -f -", attempts: 1, check: func(t *testing.T, n *node, _ result) {
+		{name: "create fails", of: "token", faults: []string{"1 always kubectl * create -f -"}, stopsAt: "kubectl * create -f -", attempts: 1, check: func(t *testing.T, n *node, _ result) {
 			t.Helper()
 			if _, ok := n.readState(t, "secrets/kube-system/bootstrap-token-"+testTokenID); ok {
 				t.Error("the Secret exists")

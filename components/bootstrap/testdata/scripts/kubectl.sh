@@ -1,5 +1,5 @@
 # kubectl --kubeconfig FILE [-n NAMESPACE] VERB ... answers from $state: the API server is up when
-# its static pod manifest exists; Secrets are $state/secrets/NAMESPACE/NAME (written by apply from
+# its static pod manifest exists; Secrets are $state/secrets/NAMESPACE/NAME (written by create from
 # standard input), Nodes $state/nodes/NAME, drained Nodes $state/drained/NAME.
 kubeconfig='' namespace=default args=()
 while [ $# -gt 0 ]; do
@@ -33,14 +33,19 @@ case "${1:-} ${2:-}" in
   [ -f "$state/secrets/$namespace/$3" ] || notfound secrets "$3"
   echo "$3"
   ;;
-"apply -f")
+"create -f")
+  # As the API server does, a second create of the same object is refused: AlreadyExists, exit 1.
+  # The file is written with noclobber, so parallel creates race as they do on the server.
   { [ $# -eq 3 ] && [ "$3" = - ]; } || unsupported
   doc=$(cat)
   name=$(sed -n 's/^  name: //p' <<<"$doc")
   namespace=$(sed -n 's/^  namespace: //p' <<<"$doc")
   { [ -n "$name" ] && [ -n "$namespace" ]; } || { echo "error: no name or namespace" >&2 && exit 1; }
   mkdir -p "$state/secrets/$namespace"
-  printf '%s\n' "$doc" >"$state/secrets/$namespace/$name"
+  if ! (set -o noclobber && printf '%s\n' "$doc" >"$state/secrets/$namespace/$name") 2>/dev/null; then
+    echo "Error from server (AlreadyExists): error when creating \"STDIN\": secrets \"$name\" already exists" >&2
+    exit 1
+  fi
   echo "secret/$name created"
   ;;
 "get node")
