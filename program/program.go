@@ -69,7 +69,9 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	pools := Pools(cfg, cluster)
+	// Ranges are checked against what only Metal knows (node addresses, reserved blocks) before
+	// any object that hands them out is created.
+	pools := cluster.CheckPools(Pools(cfg, cluster))
 	mode := topology.LoadBalancerMode(cfg.LoadBalancer.Mode)
 	nodes := make([]calicobgp.Node, len(cluster.Nodes))
 	for i, n := range cluster.Nodes {
