@@ -69,9 +69,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Ranges are checked against what only Metal knows (node addresses, reserved blocks) before
-	// any object that hands them out is created.
-	pools := cluster.CheckPools(Pools(cfg, cluster))
+	pools := Pools(cfg, cluster)
 	mode := topology.LoadBalancerMode(cfg.LoadBalancer.Mode)
 	nodes := make([]calicobgp.Node, len(cluster.Nodes))
 	for i, n := range cluster.Nodes {
@@ -96,10 +94,12 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 		return nil, err
 	}
 	lbArgs := &metallbpools.MetalLBPoolsArgs{
-		Provider:   cluster.Provider,
-		Version:    cfg.MetalLB.Version,
-		Mode:       mode,
-		Pools:      pools,
+		Provider: cluster.Provider,
+		Version:  cfg.MetalLB.Version,
+		Mode:     mode,
+		// Ranges are checked against what only Metal knows (node addresses, reserved blocks)
+		// before MetalLB may hand out an address of theirs.
+		Pools:      cluster.CheckPools(pools),
 		LocalASN:   cluster.LocalASN,
 		MetalLBASN: int(*cfg.MetalLB.ASN),
 		DependsOn:  []pulumi.Resource{calico.Ready},

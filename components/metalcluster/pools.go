@@ -14,9 +14,9 @@ import (
 // ErrPoolRange means a LoadBalancer range holds an address that is not free for services.
 var ErrPoolRange = errors.New("LoadBalancer range holds an address in use")
 
-// CheckPools returns the pools with every range checked once the cloud knows it: a range may
-// hold no node's own address (public or private), not Metal's metadata service, and no address
-// of another pool's range. Some of these are values only Metal knows (the nodes' addresses, the
+// CheckPools returns the pools with every range checked once the cloud knows it: a range written
+// out may hold no node's own address (public or private), and no range may hold Metal's metadata
+// service or an address of another pool's range (a reserved block's among them). Some of these are values only Metal knows (the nodes' addresses, the
 // reserved blocks' CIDRs), so the check runs inside each range's output: a range that fails it
 // fails every object built from it (the MetalLB IPAddressPool, Calico's announcements) with an
 // error naming the pool, the range and the address, and none of them is created.
@@ -42,7 +42,15 @@ func (c *MetalCluster) CheckPools(pools []topology.LoadBalancerPool) []topology.
 			self := k
 			k++
 			name := p.Name
-			out[i].CIDRs[j] = pulumi.All(cidr, nodes, ranges).ApplyT(func(v []any) (string, error) {
+			// A range written out (a private range) may hold a node's address, so it waits for
+			// every device; a reserved block's range cannot (Metal hands out block and device
+			// addresses from different pools), so it waits for no device, and neither do the
+			// objects built from it.
+			against := pulumi.Input(pulumi.Array{})
+			if _, static := cidr.(pulumi.String); static {
+				against = nodes
+			}
+			out[i].CIDRs[j] = pulumi.All(cidr, against, ranges).ApplyT(func(v []any) (string, error) {
 				return checkRange(name, v[0].(string), self, v[1].([]any), v[2].([]any))
 			}).(pulumi.StringOutput)
 		}

@@ -19,8 +19,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Placeholder replaces an encrypted value that is not a private key.
-const Placeholder = "offline-placeholder"
+// Placeholder replaces an encrypted value that is not a private key. It is a valid value of
+// every secret setting that is not a key: a BGP MD5 password by Equinix Metal's rules (10 to 20
+// letters and digits, lower case, upper case and a digit) and a token.
+const Placeholder = "OfflinePlaceholder1"
 
 // Config is a stack's configuration as the program sees it.
 type Config struct {
