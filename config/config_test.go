@@ -49,10 +49,13 @@ func TestZeroIsNotDefaulted(t *testing.T) {
 
 func TestBoundariesAccepted(t *testing.T) {
 	for _, extra := range []string{
-		`"bgp":{"asn":64512}`, `"bgp":{"asn":65534}`, `"bgp":{"asn":4200000000}`, `"bgp":{"asn":4294967294}`,
+		`"bgp":{"asn":64512}`, `"bgp":{"asn":65534}`,
 		`"workers":{"count":1000}`, `"elasticIps":[{"name":"a","type":"public_ipv4","quantity":256,"metro":"sv"}]`,
-		`"bgp":{"md5Password":"` + strings.Repeat("p", 80) + `"}`, `"kubernetes":{"version":"1.31.0"}`,
-		`"project":{"id":"11111111-1111-4111-8111-111111111111"}`,
+		`"elasticIps":[{"name":"a","type":"global_ipv4","quantity":4}]`,
+		`"bgp":{"md5Password":"Abcdefgh12"}`, `"bgp":{"md5Password":"` + strings.Repeat("aB3", 6) + `Zz"}`,
+		`"kubernetes":{"version":"1.31.0"}`, `"calico":{"version":"3.26.0"}`, `"metallb":{"version":"0.14.9"}`,
+		`"project":{"id":"11111111-1111-4111-8111-111111111111"}`, `"project":{"id":"ABCDEF01-1111-4111-8111-11111111111A"}`,
+		`"project":{"name":"` + strings.Repeat("é", 80) + `","organizationId":"00000000-0000-4000-8000-000000000000"}`,
 	} {
 		raw := strings.Replace(minimal, `"metro"`, extra+`,"metro"`, 1)
 		if strings.HasPrefix(extra, `"project"`) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	"github.com/metalk8s/metalk8s/components/bootstrap"
 	"github.com/metalk8s/metalk8s/components/calicobgp"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
@@ -31,6 +33,10 @@ const (
 
 // ApplyDefaults fills every empty field with its documented default.
 func (c *Cluster) ApplyDefaults() {
+	// UUIDs are case-insensitive (RFC 9562); Metal returns them in lower case, and an ID that
+	// differs from the one read back would look like a change of project to the provider.
+	c.Project.ID = lowerUUID(c.Project.ID)
+	c.Project.OrganizationID = lowerUUID(c.Project.OrganizationID)
 	if c.Project.ID == "" && c.Project.Name == "" {
 		c.Project.Name = DefaultProjectName
 	}
@@ -77,4 +83,13 @@ func setString(field *string, def string) {
 	if *field == "" {
 		*field = def
 	}
+}
+
+// lowerUUID lowers a value that is a UUID in any case, and leaves anything else as it is, so
+// that validation still shows what was written.
+func lowerUUID(s string) string {
+	if uuidPattern.MatchString(s) {
+		return strings.ToLower(s)
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // redacted stands in for a secret value in error messages.
@@ -59,8 +60,28 @@ func (c *collector) add(path string, value any, format string, args ...any) {
 	if value != nil {
 		v = fmt.Sprint(value)
 		if s, ok := value.(string); ok {
-			v = fmt.Sprintf("%q", s)
+			v = shownValue(s)
 		}
 	}
 	c.errs = append(c.errs, FieldError{Key: Key + "." + path, Value: v, Detail: fmt.Sprintf(format, args...)})
+}
+
+// maxShownLength is the most characters of a value an error message repeats: a problem stays on
+// one line of the list, whatever was pasted into the stack file.
+const maxShownLength = 60
+
+// shownValue quotes a value for an error message, cut at its first line break or after
+// maxShownLength characters; a cut value says how long it was.
+func shownValue(s string) string {
+	shown, cut := s, false
+	if i := strings.IndexAny(shown, "\r\n"); i >= 0 {
+		shown, cut = shown[:i], true
+	}
+	if utf8.RuneCountInString(shown) > maxShownLength {
+		shown, cut = string([]rune(shown)[:maxShownLength]), true
+	}
+	if !cut {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q… (%d characters)", shown, utf8.RuneCountInString(s))
 }

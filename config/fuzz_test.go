@@ -22,7 +22,7 @@ func fuzzSeeds(t testing.TB) []string {
 	return []string{
 		dev,
 		minimal,
-		strings.Replace(minimal, `"metro"`, `"workers":{"count":0},"bgp":{"asn":4200000000,"md5Password":"p"},"metro"`, 1),
+		strings.Replace(minimal, `"metro"`, `"workers":{"count":0},"bgp":{"asn":64513,"md5Password":"Secret1234"},"metro"`, 1),
 		`{"project":{"id":"11111111-1111-4111-8111-111111111111"},"apiServer":{"allowedCidrs":["192.0.2.0/24"]},"metro":"da"}`,
 		strings.Replace(minimal, `"metro"`, `"loadBalancer":{"mode":"bird-local-peer","pools":[{"name":"a","cidrs":["10.1.0.0/24"]},{"name":"b","cidrs":["10.2.0.0/24"],"autoAssign":false}]},"ingress":{"enabled":true,"pool":"a"},"metro"`, 1),
 		strings.Replace(minimal, `"metro"`, `"elasticIps":[{"name":"e","type":"global_ipv4","quantity":1}],"loadBalancer":{"pools":[{"name":"g","elasticIp":"e"}]},"metro"`, 1),

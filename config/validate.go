@@ -22,8 +22,6 @@ const (
 	TorASN = 65530
 	// MinKubernetesMinor is the oldest minor that reads kubeadm.k8s.io/v1beta4 configuration.
 	MinKubernetesMinor = 31
-	// maxMD5Length is the TCP MD5 signature key limit of the Linux kernel (TCP_MD5SIG_MAXKEYLEN).
-	maxMD5Length = 80
 	// maxBlockQuantity is the largest elastic block this program reserves (a /24).
 	maxBlockQuantity = 256
 )
@@ -32,8 +30,8 @@ var (
 	metroPattern   = regexp.MustCompile(`^[a-z]{2}$`)
 	planPattern    = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_-]+)+$`)
 	namePattern    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$`)
-	versionPattern = regexp.MustCompile(`^1\.(\d{1,3})\.(\d{1,3})$`)
-	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	versionPattern = regexp.MustCompile(`^1\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$`)
+	uuidPattern    = regexp.MustCompile(`(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	dnsPattern     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 	// Node preparation installs packages with apt from pkgs.k8s.io, so only Ubuntu images qualify.
@@ -63,6 +61,7 @@ func (c *Cluster) Validate() Errors {
 	c.validateElasticIPs(&v)
 	c.validateSSH(&v)
 	c.validateLoadBalancer(&v)
+	c.validateMetal(&v)
 	return v.errs
 }
 
@@ -81,8 +80,8 @@ func (c *Cluster) validateProject(v *collector) {
 	case !uuidPattern.MatchString(p.OrganizationID):
 		v.add("project.organizationId", p.OrganizationID, "must be an organisation UUID")
 	}
-	if p.ID == "" && (len(p.Name) > 80 || strings.TrimSpace(p.Name) != p.Name) {
-		v.add("project.name", p.Name, "must be 1 to 80 characters without leading or trailing spaces")
+	if p.ID == "" && strings.TrimSpace(p.Name) != p.Name {
+		v.add("project.name", p.Name, "must have no leading or trailing spaces")
 	}
 }
 
@@ -172,7 +171,7 @@ func (c *Cluster) validateBGP(v *collector) {
 	asn := *c.BGP.ASN
 	switch {
 	case !privateASN(asn):
-		v.add("bgp.asn", asn, "must be a private ASN: 64512-65534 or 4200000000-4294967294")
+		v.add("bgp.asn", asn, "must be a private ASN, %d-%d on Equinix Metal", MinMetalASN, MaxMetalASN)
 	case asn == TorASN:
 		v.add("bgp.asn", asn, "is the top-of-rack routers' ASN; the nodes need their own")
 	}
@@ -183,9 +182,6 @@ func (c *Cluster) validateBGP(v *collector) {
 		v.add("metallb.asn", m, "is the top-of-rack routers' ASN")
 	case m == asn:
 		v.add("metallb.asn", m, "equals bgp.asn: the speakers' session with the node's BIRD must be eBGP")
-	}
-	if p := c.BGP.MD5Password; p != "" && (len(p) > maxMD5Length || !printableASCII(p)) {
-		v.add("bgp.md5Password", redacted, "must be 1 to %d printable ASCII characters without spaces", maxMD5Length)
 	}
 }
 
@@ -255,15 +251,6 @@ func parseCIDR(v *collector, key, s string) (netip.Prefix, bool) {
 	return p, true
 }
 
-func printableASCII(s string) bool {
-	for _, r := range s {
-		if r <= ' ' || r > '~' {
-			return false
-		}
-	}
-	return true
-}
-
 // nonUnicast are the IPv4 ranges a LoadBalancer pool may not touch: "this network", loopback,
 // link-local (the newer sites' routers live there), multicast and the reserved class E.
 var nonUnicast = []netip.Prefix{
@@ -282,24 +269,12 @@ func overlapsNonUnicast(p netip.Prefix) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-var (
-	calicoVersionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
-	metallbVersionPattern = regexp.MustCompile(`^0\.\d+\.\d+$`)
-)
-
 func (c *Cluster) validateLoadBalancer(v *collector) {
 	lb := c.LoadBalancer
 	if lb.Mode != string(topology.ModeCalico) && lb.Mode != string(topology.ModeBirdLocalPeer) {
 		v.add("loadBalancer.mode", lb.Mode, "must be %s (Calico announces the ranges) or %s (MetalLB speakers peer with the node's BIRD)", topology.ModeCalico, topology.ModeBirdLocalPeer)
 	}
-	if !calicoVersionPattern.MatchString(c.Calico.Version) {
-		v.add("calico.version", c.Calico.Version, "must be a Calico release 3.MINOR.PATCH such as %s", DefaultCalicoVersion)
-	} else if c.Calico.Version == "3.32.0" {
-		v.add("calico.version", c.Calico.Version, "lacks the operator RBAC LoadBalancer IPAM needs; use 3.32.1 or %s", DefaultCalicoVersion)
-	}
-	if !metallbVersionPattern.MatchString(c.MetalLB.Version) {
-		v.add("metallb.version", c.MetalLB.Version, "must be a MetalLB release 0.MINOR.PATCH such as %s", DefaultMetalLBVersion)
-	}
+	c.validateComponentVersions(v)
 	blocks := map[string]bool{}
 	for _, b := range c.ElasticIPs {
 		blocks[b.Name] = true

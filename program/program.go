@@ -94,10 +94,12 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 		return nil, err
 	}
 	lbArgs := &metallbpools.MetalLBPoolsArgs{
-		Provider:   cluster.Provider,
-		Version:    cfg.MetalLB.Version,
-		Mode:       mode,
-		Pools:      pools,
+		Provider: cluster.Provider,
+		Version:  cfg.MetalLB.Version,
+		Mode:     mode,
+		// Ranges are checked against what only Metal knows (node addresses, reserved blocks)
+		// before MetalLB may hand out an address of theirs.
+		Pools:      cluster.CheckPools(pools),
 		LocalASN:   cluster.LocalASN,
 		MetalLBASN: int(*cfg.MetalLB.ASN),
 		DependsOn:  []pulumi.Resource{calico.Ready},

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
-# the network namespace the real control plane runs in).
+# the network namespaces of the real control plane and of the firewall lab).
 apt_packages=(shellcheck bird nftables iproute2)
 
 as_root() {

@@ -242,7 +242,12 @@ func TestFirewallRules(t *testing.T) {
 	a := artefacts(t)
 	ctrl, worker := a["firewall-controller.nft"], a["firewall-worker.nft"]
 	for _, fw := range []string{ctrl, worker} {
-		for _, want := range []string{"ip daddr != 203.0.113.", "tcp dport 22 accept", "counter drop", "policy accept"} {
+		// One inet table filters both families; the IPv4-only table of older releases is removed.
+		// IPv6 keeps neighbour discovery and the ICMPv6 errors: without packet-too-big a path with a
+		// smaller MTU stalls every large transfer.
+		for _, want := range []string{"ip daddr != 203.0.113.", "tcp dport 22 accept", "counter drop", "policy accept",
+			"table inet metalk8s {", "delete table ip metalk8s", "packet-too-big", "nd-neighbor-solicit, nd-neighbor-advert",
+			"iif \"lo\" accept"} {
 			if !strings.Contains(fw, want) {
 				t.Errorf("firewall lacks %q:\n%s", want, fw)
 			}

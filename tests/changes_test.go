@@ -181,7 +181,7 @@ func changeCases() []changeCase {
 			"+ Command metalk8s-bird-template", "+ ConfigGroup metalk8s-bgp", "+ ConfigGroup metalk8s-loadbalancer-ippools",
 			"+ ConfigGroup metalk8s-metallb-peer", "+ ConfigMap metalk8s-bird-templates",
 			"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ Release metalk8s-metallb: values"}},
-		{name: "MD5 password set", change: []edit{{"bgp.md5Password", "md5-change"}}, want: []string{
+		{name: "MD5 password set", change: []edit{{"bgp.md5Password", "Md5Change2026"}}, want: []string{
 			"+ Role metalk8s-bgp-password", "+ RoleBinding metalk8s-bgp-password", "+ Secret metalk8s-bgp-password",
 			"~ ConfigGroup metalk8s-sv-controller-bgp-peers: objs", "~ ConfigGroup metalk8s-sv-worker-0-bgp-peers: objs",
 			"~ ConfigGroup metalk8s-sv-worker-1-bgp-peers: objs", "~ Project metalk8s: bgpConfig"}},

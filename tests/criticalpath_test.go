@@ -63,6 +63,11 @@ func TestNoAvoidableWait(t *testing.T) {
 		}
 		for d := range r.closure(res.URN) {
 			for _, w := range workers {
+				// A pool of ranges written out is checked against every node's addresses, so it
+				// waits for every device (and for nothing else of a worker).
+				if res.Name == "metalk8s-pool-metal-private" && strings.HasSuffix(d, "$equinix:metal/device:Device::metalk8s-"+w) {
+					continue
+				}
 				if w != own && strings.Contains(d, "::metalk8s-"+w) {
 					t.Errorf("%s %s waits for %s", res.Type, res.Name, d[strings.LastIndex(d, "::")+2:])
 				}

@@ -3,6 +3,7 @@ package tests
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ type faultCase struct {
 	// survivors are the failing node's own resources that must still be registered, by short
 	// type and name: those that do not wait for the failed one.
 	survivors []string
+	// waiting are resources of other nodes or of the cluster that wait for the failed one and
+	// must not be registered.
+	waiting []string
 }
 
 // faultCases fail one worker of three: its join step, or its device.
@@ -37,7 +41,10 @@ func faultCases() []faultCase {
 			}},
 		// Every step of the node waits for its machine, the token step included (it runs again
 		// when the machine is replaced).
-		{name: "device sv-worker-1", fail: "metalk8s-sv-worker-1", node: "sv-worker-1", step: "device"},
+		{name: "device sv-worker-1", fail: "metalk8s-sv-worker-1", node: "sv-worker-1", step: "device",
+			// The pool of private ranges is checked against every node's addresses: without the
+			// device there is nothing to check it against, and MetalLB must not hand it out.
+			waiting: []string{"ConfigGroup metalk8s-pool-metal-private"}},
 	}
 }
 
@@ -99,6 +106,10 @@ func TestFaults(t *testing.T) {
 					id := shortType(res.Type) + " " + res.Name
 					in, ok := got[id]
 					switch {
+					case slices.Contains(tc.waiting, id):
+						if ok {
+							t.Errorf("%s registered although it waits for the failed %s", id, tc.step)
+						}
 					case !ok:
 						t.Errorf("%s not registered", id)
 					case !reflect.DeepEqual(in, plainMap(res)):

@@ -23,13 +23,13 @@ func programSeeds(t testing.TB) []string {
 		{{"loadBalancer.mode", "bird-local-peer"}},
 		{{"workers.count", 0}},
 		{{"apiServer", map[string]any{"privateOnly": true}}},
-		{{"bgp.md5Password", "fuzz-md5"}, {"ssh.privateKey", testKey}},
+		{{"bgp.md5Password", "FuzzMd5Seed1"}, {"ssh.privateKey", testKey}},
 		{{"project", map[string]any{"id": "11111111-1111-4111-8111-111111111111"}}},
 		{{"loadBalancer.pools", nil}, {"ingress", nil}, {"elasticIps", nil}},
 		{{"loadBalancer", map[string]any{"mode": "bird-local-peer", "pools": []any{
 			map[string]any{"name": "a", "cidrs": []any{"10.1.0.0/24", "10.2.0.0/25"}, "autoAssign": false},
 		}}}, {"ingress", map[string]any{"enabled": true, "pool": "a"}}, {"elasticIps", nil}},
-		{{"ingress.pool", "metal-global"}, {"metro", "da"}, {"kubernetes.apiPort", 443}, {"bgp.asn", 4200000000}},
+		{{"ingress.pool", "metal-global"}, {"metro", "da"}, {"kubernetes.apiPort", 443}, {"bgp.asn", 64513}},
 	}
 	var out []string
 	for _, v := range variants {

@@ -94,7 +94,7 @@ func invalidMoreCases() []invalidMoreCase {
 		// CIDR overlaps.
 		{name: "pool overlaps pods", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"172.16.5.0/24"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
 		{name: "pool overlaps services", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"192.168.10.0/24"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
-		{name: "pool contains the services", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"192.0.0.0/8"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
+		{name: "pool contains the services", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"192.0.0.0/8"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]", "loadBalancer.pools[1].cidrs[0]"}}, // and the metadata service
 		{name: "pools overlap each other", edits: []edit{{"loadBalancer.pools[3]", pool("more", "10.99.110.192/26")}}, keys: []string{"loadBalancer.pools[3].cidrs[0]"}},
 		{name: "one pool's ranges overlap", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"10.99.110.128/25", "10.99.110.0/24"}}}, keys: []string{"loadBalancer.pools[1].cidrs[1]"}},
 		{name: "pool on the link-local routers", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"169.254.255.0/24"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
@@ -133,6 +133,37 @@ func invalidMoreCases() []invalidMoreCase {
 		{name: "API server both set, privateOnly first", edits: []edit{{"apiServer", map[string]any{"privateOnly": true, "allowedCidrs": []any{"203.0.113.0/24"}}}}, keys: []string{"apiServer"}},
 		{name: "allowed CIDR host bits", edits: []edit{{"apiServer.allowedCidrs", []any{"198.51.100.7/24"}}}, keys: []string{"apiServer.allowedCidrs[0]"}},
 		{name: "elastic block name empty", edits: []edit{{"elasticIps[1].name", ""}}, keys: []string{"elasticIps[1].name", "loadBalancer.pools[2].elasticIp"}},
+		// Equinix Metal's API rules (FACTS.md, read in the provider and its API client). The
+		// provider decodes customer_as/peer_as as 32-bit signed integers: 4-byte ASNs break the
+		// neighbour read after the devices exist.
+		{name: "bgp.asn 4-byte private", edits: []edit{{"bgp.asn", 4200000000}}, keys: []string{"bgp.asn"}},
+		{name: "bgp.asn last 4-byte private", edits: []edit{{"bgp.asn", 4294967294}}, keys: []string{"bgp.asn"}},
+		// Metal's MD5 password: 10-20 letters and digits, one lower-case, one upper-case, one digit.
+		{name: "MD5 nine characters", edits: []edit{{"bgp.md5Password", "Abcdefg12"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 21 characters", edits: []edit{{"bgp.md5Password", "Abcdefghij1234567890x"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 without upper case", edits: []edit{{"bgp.md5Password", "abcdefgh12"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 without lower case", edits: []edit{{"bgp.md5Password", "ABCDEFGH12"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 without a digit", edits: []edit{{"bgp.md5Password", "Abcdefghij"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 with a symbol", edits: []edit{{"bgp.md5Password", "Abcdefg12!"}}, keys: []string{"bgp.md5Password"}},
+		{name: "MD5 with a space", edits: []edit{{"bgp.md5Password", "Abcd efg12"}}, keys: []string{"bgp.md5Password"}},
+		// global_ipv4 blocks hold 1, 2 or 4 addresses.
+		{name: "global block of 8", edits: []edit{{"elasticIps[1].quantity", 8}}, keys: []string{"elasticIps[1].quantity"}},
+		// LoadBalancer ranges that are not free for services.
+		{name: "pool holds the metadata service", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"192.80.8.0/24"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
+		{name: "pool is the metadata service", edits: []edit{{"loadBalancer.pools[1].cidrs", []any{"192.80.8.124/32"}}}, keys: []string{"loadBalancer.pools[1].cidrs[0]"}},
+		// Exact releases without leading zeros, no older than the objects the program creates.
+		{name: "calico.version leading zero", edits: []edit{{"calico.version", "3.031.7"}}, keys: []string{"calico.version"}},
+		{name: "calico.version patch leading zero", edits: []edit{{"calico.version", "3.31.07"}}, keys: []string{"calico.version"}},
+		{name: "calico.version before BGPFilter", edits: []edit{{"calico.version", "3.25.2"}}, keys: []string{"calico.version"}},
+		{name: "calico.version before reachableBy", edits: []edit{{"calico.version", "3.24.6"}}, keys: []string{"calico.version"}},
+		{name: "metallb.version leading zero", edits: []edit{{"metallb.version", "0.16.02"}}, keys: []string{"metallb.version"}},
+		{name: "metallb.version before the metallb.io annotations", edits: []edit{{"metallb.version", "0.14.8"}}, keys: []string{"metallb.version"}},
+		{name: "metallb.version before the CRDs", edits: []edit{{"metallb.version", "0.12.1"}}, keys: []string{"metallb.version"}},
+		{name: "kubernetes.version leading zero", edits: []edit{{"kubernetes.version", "1.037.2"}}, keys: []string{"kubernetes.version"}},
+		{name: "kubernetes.version patch leading zero", edits: []edit{{"kubernetes.version", "1.37.02"}}, keys: []string{"kubernetes.version"}},
+		// Names count characters: 81 two-byte characters are too many, 80 are not (TestLimitsInCharacters).
+		{name: "project.name 81 characters", edits: []edit{{"project.name", strings.Repeat("é", 81)}}, keys: []string{"project.name"}},
+		{name: "organizationId upper-case, not a UUID", edits: []edit{{"project.organizationId", "ABCDEFGH-0000-4000-8000-000000000000"}}, keys: []string{"project.organizationId"}},
 	}
 }
 

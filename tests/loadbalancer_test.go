@@ -61,7 +61,7 @@ func modeRun(t *testing.T, mode string, site mockcloud.Site, md5 bool) *result {
 	c := devCluster(t)
 	set(t, c, "loadBalancer.mode", mode)
 	if md5 {
-		set(t, c, "bgp.md5Password", "md5-marker-7f3a")
+		set(t, c, "bgp.md5Password", "Md5Marker7f3a")
 	}
 	r := run(t, c, runOptions{site: site})
 	if r.err != nil {
@@ -169,11 +169,11 @@ func TestCalicoMD5(t *testing.T) {
 	// The password must be secret: the whole map or its one value.
 	switch data := input(secret, "stringData").(type) {
 	case secretValue:
-		if !reflect.DeepEqual(data.v, map[string]any{"password": "md5-marker-7f3a"}) {
+		if !reflect.DeepEqual(data.v, map[string]any{"password": "Md5Marker7f3a"}) {
 			t.Errorf("Secret data %v", data.v)
 		}
 	case map[string]any:
-		if s, ok := data["password"].(secretValue); !ok || s.v != "md5-marker-7f3a" {
+		if s, ok := data["password"].(secretValue); !ok || s.v != "Md5Marker7f3a" {
 			t.Errorf("Secret data is not secret: %#v", data["password"])
 		}
 	default:
@@ -195,7 +195,7 @@ func TestCalicoMD5(t *testing.T) {
 	}
 	for _, res := range r.cloud.Resources() {
 		for k := range res.Inputs {
-			leakScan(t, res.Type+" "+res.Name+" "+string(k), input(res, string(k)), map[string]string{"MD5 password": "md5-marker-7f3a"})
+			leakScan(t, res.Type+" "+res.Name+" "+string(k), input(res, string(k)), map[string]string{"MD5 password": "Md5Marker7f3a"})
 		}
 	}
 	binding := r.byName(t, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "metalk8s-bgp-password")

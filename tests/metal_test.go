@@ -161,13 +161,13 @@ func TestTypedOutputs(t *testing.T) {
 // is generated or given.
 func TestSecrets(t *testing.T) {
 	c := devCluster(t)
-	set(t, c, "bgp.md5Password", "s3cr3t-md5")
+	set(t, c, "bgp.md5Password", "S3cr3tMd5x")
 	r := run(t, c, runOptions{})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	bgp := input(r.byName(t, metal.ProjectToken, "metalk8s"), "bgpConfig").(map[string]any)
-	if s, ok := bgp["md5"].(secretValue); !ok || s.v != "s3cr3t-md5" {
+	if s, ok := bgp["md5"].(secretValue); !ok || s.v != "S3cr3tMd5x" {
 		t.Errorf("bgpConfig.md5 = %#v, want a secret", bgp["md5"])
 	}
 	if !r.key.secret || r.key.value != mockcloud.FakePrivateKey {
@@ -271,5 +271,152 @@ func TestWorkerCount(t *testing.T) {
 		if n > 0 {
 			r.byName(t, metal.DeviceToken, "metalk8s-sv-worker-"+itoa(n-1))
 		}
+	}
+}
+
+// TestMetalRulesAccepted checks the accepted side of Metal's rules on the whole program: names
+// count characters (80 two-byte characters are a valid project name), an upper-case UUID is a UUID
+// and reaches the provider in lower case (Metal returns IDs in lower case, and another spelling
+// would look like another project), and a password, ASN and releases at their limits pass.
+func TestMetalRulesAccepted(t *testing.T) {
+	c := devCluster(t)
+	set(t, c, "project.name", strings.Repeat("é", 80))
+	set(t, c, "project.organizationId", "ABCDEF01-0000-4000-8000-00000000000A")
+	set(t, c, "bgp.md5Password", "Abcdefgh12")
+	set(t, c, "bgp.asn", 65534)
+	set(t, c, "elasticIps[1].quantity", 4)
+	set(t, c, "calico.version", "3.26.0")
+	set(t, c, "metallb.version", "0.14.9")
+	r := run(t, c, runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	p := r.byName(t, metal.ProjectToken, "metalk8s")
+	if got := input(p, "organizationId"); got != "abcdef01-0000-4000-8000-00000000000a" {
+		t.Errorf("organizationId reaches the provider as %v", got)
+	}
+	if got := input(p, "name"); got != strings.Repeat("é", 80) {
+		t.Errorf("project name %v", got)
+	}
+}
+
+// TestLongValuesCutInErrors checks that a problem stays on one line of the list whatever was
+// pasted into the stack file: a value is cut at its first line break and after 60 characters.
+func TestLongValuesCutInErrors(t *testing.T) {
+	for name, v := range map[string]string{
+		"long":      strings.Repeat("x", 5000),
+		"multiline": "sv\n" + strings.Repeat("pasted line\n", 50),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := devCluster(t)
+			set(t, c, "metro", v)
+			r := run(t, c, runOptions{})
+			if r.err == nil {
+				t.Fatal("accepted")
+			}
+			var problem []string
+			for _, l := range strings.Split(r.err.Error(), "\n") {
+				if strings.Contains(l, "pasted") || strings.Contains(l, "xxxxxxxxxx") || strings.Contains(l, "metalk8s:cluster.metro") {
+					problem = append(problem, l)
+				}
+			}
+			if len(problem) != 1 {
+				t.Fatalf("the value shows on %d lines, want one:\n%v", len(problem), r.err)
+			}
+			if n := len([]rune(problem[0])); n > 200 || !strings.Contains(problem[0], "characters)") {
+				t.Errorf("problem line of %d characters, or without the value's length:\n%s", n, problem[0])
+			}
+		})
+	}
+}
+
+// TestDevicesWithoutPublicIPv6 checks that every device is created with a public and a private
+// IPv4 address and nothing else: without ipAddresses Metal adds a public IPv6 address (the
+// provider's Device schema: ip_address types public_ipv4, private_ipv4, public_ipv6, sent only at
+// creation, neither read back nor ForceNew, terraform-provider-equinix v4.13.0).
+func TestDevicesWithoutPublicIPv6(t *testing.T) {
+	r := run(t, devCluster(t), runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := []any{map[string]any{"type": "private_ipv4"}, map[string]any{"type": "public_ipv4"}}
+	for _, d := range r.ofType(metal.DeviceToken) {
+		if got := input(d, "ipAddresses"); !reflect.DeepEqual(got, want) {
+			t.Errorf("device %s ipAddresses %v, want %v", d.Name, got, want)
+		}
+	}
+}
+
+// TestExistingProjectBGPMismatch uses an existing project (the fake's, like Metal's default: ASN
+// 65000, no password) with settings it does not have. Its real BGP state comes back in every
+// node's neighbour data: the run must fail naming the node and both values, not leave sessions
+// that never come up.
+func TestExistingProjectBGPMismatch(t *testing.T) {
+	existing := map[string]any{"id": "11111111-1111-4111-8111-111111111111"}
+	cases := []struct {
+		name  string
+		edits []edit
+		says  []string // empty: the run succeeds
+	}{
+		{"matching", nil, nil},
+		{"another ASN", []edit{{"bgp.asn", 64600}}, []string{"node sv-controller", "local ASN 65000", "LocalASN is 64600"}},
+		{"a password the project lacks", []edit{{"bgp.md5Password", "Abcdefgh12"}}, []string{"node sv-", "MD5 disabled", "MD5Password is set"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := devCluster(t)
+			set(t, c, "project", existing)
+			for _, e := range tc.edits {
+				set(t, c, e.path, e.val)
+			}
+			r := run(t, c, runOptions{})
+			if len(tc.says) == 0 {
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				return
+			}
+			if r.err == nil {
+				t.Fatal("the run succeeded although the project's BGP configuration differs")
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(r.err.Error(), s) {
+					t.Errorf("error does not say %q:\n%v", s, r.err)
+				}
+			}
+		})
+	}
+}
+
+// TestPoolRangesAgainstCloudValues covers ranges only the cloud's values can refuse: a private
+// range holding the nodes' own addresses (the fake's 198.51.100.0/24) and one overlapping a
+// reserved block (the fake places blocks in 192.0.2.0/24). The run fails naming the pool, the
+// range and the address, and the pool's IPAddressPool is never registered.
+func TestPoolRangesAgainstCloudValues(t *testing.T) {
+	for _, tc := range []struct {
+		name, cidr string
+		says       []string
+	}{
+		{"nodes' private addresses", "198.51.100.0/28", []string{"pool metal-private range 198.51.100.0/28", "node sv-controller's private address 198.51.100.1"}},
+		{"a reserved block", "192.0.2.0/24", []string{"overlaps pool", "pool metal-public range 192.0.2.", "pool metal-private range 192.0.2.0/24"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := devCluster(t)
+			set(t, c, "loadBalancer.pools[1].cidrs", []any{tc.cidr})
+			r := run(t, c, runOptions{})
+			if r.err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(r.err.Error(), s) {
+					t.Errorf("error does not say %q:\n%v", s, r.err)
+				}
+			}
+			for _, g := range r.ofType(configGroupToken) {
+				if g.Name == "metalk8s-pool-metal-private" {
+					t.Error("the refused pool's IPAddressPool was registered")
+				}
+			}
+		})
 	}
 }

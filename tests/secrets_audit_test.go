@@ -18,7 +18,7 @@ import (
 
 // auditMD5 is the marker BGP password of the secrets audit: printable, without spaces, and found
 // nowhere else in the program.
-const auditMD5 = "md5-audit-Zq7Wk2vX"
+const auditMD5 = "Md5AuditZq7Wk2vX"
 
 // auditKubeconfigMarker is what only the admin kubeconfig holds: the key of the client's private
 // key (mockcloud.FakeKubeconfig's client-key-data).

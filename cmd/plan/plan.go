@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/internal/graph"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 	"github.com/metalk8s/metalk8s/internal/stackfile"
@@ -58,10 +59,14 @@ type Step struct {
 	Custom bool   `json:"custom"`
 	Read   bool   `json:"read,omitempty"`
 	// DeleteBeforeReplace: a replacement deletes this resource before creating the new one.
-	DeleteBeforeReplace bool           `json:"deleteBeforeReplace,omitempty"`
-	Inputs              map[string]any `json:"inputs,omitempty"`
-	DependsOn           []string       `json:"dependsOn,omitempty"`
-	Children            []*Step        `json:"children,omitempty"`
+	DeleteBeforeReplace bool `json:"deleteBeforeReplace,omitempty"`
+	// ReplacedBy are the inputs of this resource whose change makes the provider replace it.
+	ReplacedBy []string `json:"replacedBy,omitempty"`
+	// Refused are the inputs whose change the provider refuses.
+	Refused   []string       `json:"refusedChanges,omitempty"`
+	Inputs    map[string]any `json:"inputs,omitempty"`
+	DependsOn []string       `json:"dependsOn,omitempty"`
+	Children  []*Step        `json:"children,omitempty"`
 }
 
 // Rendering of values the plan cannot show.
@@ -156,7 +161,12 @@ func tree(rs []*mockcloud.Resource, showSecrets bool) []*Step {
 			DeleteBeforeReplace: r.DeleteBeforeReplace, Inputs: map[string]any{}}
 		for k, v := range r.Inputs {
 			s.Inputs[string(k)] = render(v, showSecrets)
+			if metal.Replaces(r.Type, string(k)) {
+				s.ReplacedBy = append(s.ReplacedBy, string(k))
+			}
 		}
+		sort.Strings(s.ReplacedBy)
+		s.Refused = metal.RefusedChanges[r.Type]
 		s.DependsOn = append(s.DependsOn, r.DependsOn...)
 		sort.Strings(s.DependsOn)
 		steps[r.URN] = s

@@ -178,3 +178,58 @@ func BenchmarkPlan(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanReplacementMarks checks that the plan marks, on each Metal resource, the inputs whose
+// change replaces it (metal.ReplacingInputs, the provider's schema) and the change it refuses: a
+// new SSH key replaces the project key, whose new ID in projectSshKeyIds replaces every device;
+// billingCycle replaces every device; organizationId replaces the project; the project's ASN
+// cannot change. Inputs that update in place (hostname, tags, ipAddresses) are not marked.
+func TestPlanReplacementMarks(t *testing.T) {
+	p, err := Make(Options{Dir: "../..", Stack: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]*Step{}
+	var walk func([]*Step)
+	walk = func(ss []*Step) {
+		for _, s := range ss {
+			steps[s.Type+" "+s.Name] = s
+			walk(s.Children)
+		}
+	}
+	walk(p.Roots)
+	want := map[string][]string{
+		"equinix:metal/project:Project metalk8s":                            {"organizationId"},
+		"equinix:metal/projectSshKey:ProjectSshKey metalk8s-ssh":            {"projectId", "publicKey"},
+		"equinix:metal/device:Device metalk8s-sv-controller":                {"billingCycle", "metro", "operatingSystem", "plan", "projectId", "projectSshKeyIds"},
+		"equinix:metal/device:Device metalk8s-sv-worker-0":                  {"billingCycle", "metro", "operatingSystem", "plan", "projectId", "projectSshKeyIds"},
+		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-0-bgp":      {"addressFamily", "defaultRoute", "deviceId"},
+		"equinix:metal/reservedIpBlock:ReservedIpBlock metalk8s-eip-public": {"metro", "projectId", "quantity", "type"},
+	}
+	for id, inputs := range want {
+		s, ok := steps[id]
+		if !ok {
+			t.Errorf("no %s in the plan", id)
+			continue
+		}
+		if strings.Join(s.ReplacedBy, ",") != strings.Join(inputs, ",") {
+			t.Errorf("%s replaced by %v, want %v", id, s.ReplacedBy, inputs)
+		}
+	}
+	if got := steps["equinix:metal/project:Project metalk8s"].Refused; strings.Join(got, ",") != "bgpConfig.asn" {
+		t.Errorf("project refuses %v, want bgpConfig.asn", got)
+	}
+	var out bytes.Buffer
+	if err := p.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"(replaced when billingCycle or metro or operatingSystem or plan or projectId or projectSshKeyIds changes)",
+		"(replaced when projectId or publicKey changes)",
+		"(the provider refuses a change of bgpConfig.asn)",
+	} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("the plan does not say %q", line)
+		}
+	}
+}

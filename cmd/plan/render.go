@@ -58,8 +58,14 @@ func writeStep(b *strings.Builder, s *Step, depth int) {
 		}
 		fmt.Fprintf(b, "%s    (depends on %s)\n", pad, strings.Join(names, ", "))
 	}
+	if len(s.ReplacedBy) > 0 {
+		fmt.Fprintf(b, "%s    (replaced when %s changes)\n", pad, strings.Join(s.ReplacedBy, " or "))
+	}
 	if s.DeleteBeforeReplace {
 		fmt.Fprintf(b, "%s    (a replacement deletes it first)\n", pad)
+	}
+	if len(s.Refused) > 0 {
+		fmt.Fprintf(b, "%s    (the provider refuses a change of %s)\n", pad, strings.Join(s.Refused, " or "))
 	}
 	writeMap(b, s.Inputs, pad+"    ")
 	for _, c := range s.Children {

@@ -38,8 +38,12 @@ func ExampleNewBootstrap() {
 		}
 	}
 	// Output:
+	// iif "lo" accept
 	// ip daddr != 203.0.113.11 accept
 	// ct state established,related accept
 	// tcp dport 22 accept
 	// icmp type { echo-request, destination-unreachable, time-exceeded } accept
+	// icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request } accept
+	// icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+	// icmpv6 type mld-listener-query ip6 saddr fe80::/10 accept
 }

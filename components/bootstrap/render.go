@@ -142,8 +142,18 @@ func render(name string, data any, embedded ...string) (string, error) {
 	return b.String(), nil
 }
 
-// RenderFirewall renders a node's nftables rules.
-func RenderFirewall(d FirewallData) (string, error) { return render("firewall.nft.tmpl", d) }
+// RenderFirewall renders a node's nftables rules. Overlapping allowed sources (or blocked
+// addresses) are merged first: nftables refuses a set whose elements overlap.
+func RenderFirewall(d FirewallData) (string, error) {
+	var err error
+	if d.APIAllowedCIDRs, err = mergeCIDRs(d.APIAllowedCIDRs); err != nil {
+		return "", fmt.Errorf("firewall of %s: APIAllowedCIDRs: %w", d.Node, err)
+	}
+	if d.PodBlocked, err = mergeCIDRs(d.PodBlocked); err != nil {
+		return "", fmt.Errorf("firewall of %s: PodBlocked: %w", d.Node, err)
+	}
+	return render("firewall.nft.tmpl", d)
+}
 
 // RenderPrepare renders a node's preparation script.
 func RenderPrepare(d PrepareData) (string, error) {

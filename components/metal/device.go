@@ -1,6 +1,7 @@
 package metal
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -43,7 +44,31 @@ type DeviceArgs struct {
 	Tags pulumi.StringArrayInput
 	// Behavior lists attributes that may change without replacing the device.
 	Behavior *DeviceBehaviorArgs
+	// IpAddresses are the address types the device is created with. Unset, Metal gives it a
+	// public IPv4, a private IPv4 and a public IPv6 address. The provider uses it only when it
+	// creates the device: a change neither updates nor replaces an existing one.
+	IpAddresses DeviceIpAddressArray
 }
+
+// Address types of a device's IpAddresses.
+const (
+	AddressTypePublicIPv4  = "public_ipv4"
+	AddressTypePrivateIPv4 = "private_ipv4"
+	AddressTypePublicIPv6  = "public_ipv6"
+)
+
+// DeviceIpAddressArgs is one address type a device is created with.
+type DeviceIpAddressArgs struct {
+	// Type is public_ipv4, private_ipv4 or public_ipv6 (required).
+	Type pulumi.StringInput
+	// Cidr is the prefix length of the block assigned to the device.
+	Cidr pulumi.IntPtrInput
+	// ReservationIds are reserved blocks to take the addresses from.
+	ReservationIds pulumi.StringArrayInput
+}
+
+// DeviceIpAddressArray is a device's list of address types.
+type DeviceIpAddressArray []DeviceIpAddressArgs
 
 // DeviceBehaviorArgs says which attributes may change in place.
 type DeviceBehaviorArgs struct {
@@ -64,6 +89,17 @@ func NewDevice(ctx *pulumi.Context, name string, args *DeviceArgs, opts ...pulum
 	}
 	if b := args.Behavior; b != nil {
 		m["behavior"] = inputs("allowChanges", b.AllowChanges)
+	}
+	if len(args.IpAddresses) > 0 {
+		addrs := make(pulumi.Array, len(args.IpAddresses))
+		for i, a := range args.IpAddresses {
+			addr := inputs("type", a.Type, "cidr", a.Cidr, "reservationIds", a.ReservationIds)
+			if err := checkRequired(fmt.Sprintf("%s ipAddresses[%d]", DeviceToken, i), addr, "type"); err != nil {
+				return nil, err
+			}
+			addrs[i] = addr
+		}
+		m["ipAddresses"] = addrs
 	}
 	if err := checkRequired(DeviceToken, m, "plan", "operatingSystem", "projectId"); err != nil {
 		return nil, err

@@ -212,6 +212,7 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 		ProjectId:        c.ProjectID,
 		ProjectSshKeyIds: pulumi.StringArray{keyID.ToStringOutput()},
 		Tags:             append(append(pulumi.StringArray{}, tags...), pulumi.String("metalk8s-role:"+string(role))),
+		IpAddresses:      deviceAddresses,
 	}, deviceOptions(role, parent)...)
 	if err != nil {
 		return nil, err
@@ -226,18 +227,30 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 	}
 	// Metal lists a device's neighbours only once its session exists: read them through the
 	// session's own output and depend on it explicitly.
+	want := projectBGP{asn: a.LocalASN, md5: a.MD5Password != nil}
 	neighbours := metal.GetDeviceBgpNeighborsOutput(ctx,
 		metal.GetDeviceBgpNeighborsOutputArgs{DeviceId: session.DeviceId},
 		pulumi.DependsOn([]pulumi.Resource{session}))
 	described := pulumi.All(dev.ID(), dev.AccessPublicIpv4, dev.AccessPrivateIpv4, dev.Network, neighbours).
 		ApplyT(func(v []any) (topology.Node, error) {
 			return describeNode(hostname, role, string(v[0].(pulumi.ID)), v[1].(string), v[2].(string),
-				v[3].([]metal.DeviceNetwork), v[4].(metal.GetDeviceBgpNeighborsResult))
+				v[3].([]metal.DeviceNetwork), v[4].(metal.GetDeviceBgpNeighborsResult), want)
 		})
 	// The neighbour data is secret because it carries the MD5 password; the node description
 	// leaves the password out (PeersFromNeighbors), so it need not hide addresses and peers.
 	info := pulumi.Unsecret(described).(topology.NodeOutput)
 	return &Node{Hostname: hostname, Role: role, Device: dev, BgpSession: session, Info: info}, nil
+}
+
+// deviceAddresses are the address types every device is created with: a public and a private
+// IPv4, and no public IPv6. Metal gives a device a public IPv6 address unless the request lists
+// its addresses; nothing here uses one, and an address nobody uses is one more to firewall.
+// The provider sends ip_address only when it creates a device (it neither reads it back nor
+// replaces a device for it), so devices created before keep their IPv6 address; the host
+// firewall closes it as it closes the public IPv4 address.
+var deviceAddresses = metal.DeviceIpAddressArray{
+	metal.DeviceIpAddressArgs{Type: pulumi.String(metal.AddressTypePrivateIPv4)},
+	metal.DeviceIpAddressArgs{Type: pulumi.String(metal.AddressTypePublicIPv4)},
 }
 
 // deviceOptions are a node's device options. A replaced worker keeps its hostname, which is its

@@ -48,9 +48,53 @@ func privateGateway(networks []metal.DeviceNetwork) (string, error) {
 	return "", errors.New("device has no private IPv4 network")
 }
 
-// describeNode assembles the node description from the device and its neighbours.
+// ErrProjectBGPMismatch means Metal's neighbour data shows another local ASN or MD5 setting
+// than the Args: an existing project keeps the BGP configuration it was given, and the nodes'
+// sessions would never come up with the other one.
+var ErrProjectBGPMismatch = errors.New("the project's BGP configuration differs from the arguments")
+
+// projectBGP is what the project's BGP configuration must be, as the neighbour data shows it.
+type projectBGP struct {
+	// asn is the local ASN every neighbour must report as the customer ASN.
+	asn int
+	// md5 is whether the sessions must use a password.
+	md5 bool
+}
+
+// check compares one node's IPv4 peers with the expected configuration and names what differs.
+func (want projectBGP) check(peers []topology.BGPPeer) error {
+	var errs []error
+	for _, p := range peers {
+		if p.CustomerASN != want.asn {
+			errs = append(errs, fmt.Errorf("%w: Metal reports local ASN %d for %s, LocalASN is %d; "+
+				"the ASN of an existing project cannot change: set it to the project's", ErrProjectBGPMismatch, p.CustomerASN, p.CustomerIP, want.asn))
+		}
+		if p.MD5Enabled != want.md5 {
+			errs = append(errs, fmt.Errorf("%w: Metal reports MD5 %s for %s, MD5Password is %s",
+				ErrProjectBGPMismatch, onOff(p.MD5Enabled), p.CustomerIP, setOrNot(want.md5)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func setOrNot(b bool) string {
+	if b {
+		return "set"
+	}
+	return "not set"
+}
+
+// describeNode assembles the node description from the device and its neighbours, and checks
+// that the neighbours show the project's BGP configuration as the Args give it.
 func describeNode(hostname string, role topology.Role, id, public, private string,
-	networks []metal.DeviceNetwork, nb metal.GetDeviceBgpNeighborsResult) (topology.Node, error) {
+	networks []metal.DeviceNetwork, nb metal.GetDeviceBgpNeighborsResult, want projectBGP) (topology.Node, error) {
 	gw, err := privateGateway(networks)
 	if err != nil {
 		return topology.Node{}, fmt.Errorf("%s: %w", hostname, err)
@@ -58,6 +102,9 @@ func describeNode(hostname string, role topology.Role, id, public, private strin
 	peers, err := PeersFromNeighbors(nb.BgpNeighbors)
 	if err != nil {
 		return topology.Node{}, fmt.Errorf("%s: %w", hostname, err)
+	}
+	if err := want.check(peers); err != nil {
+		return topology.Node{}, fmt.Errorf("node %s: %w", hostname, err)
 	}
 	return topology.Node{
 		Name: hostname, Role: string(role), ID: id,

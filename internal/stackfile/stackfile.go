@@ -4,23 +4,29 @@
 package stackfile
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
-	"sigs.k8s.io/yaml"
+	"gopkg.in/yaml.v3"
 )
 
-// Placeholder replaces an encrypted value that is not a private key.
-const Placeholder = "offline-placeholder"
+// Placeholder replaces an encrypted value that is not a private key. It is a valid value of
+// every secret setting that is not a key: a BGP MD5 password by Equinix Metal's rules (10 to 20
+// letters and digits, lower case, upper case and a digit) and a token.
+const Placeholder = "OfflinePlaceholder1"
 
 // Config is a stack's configuration as the program sees it.
 type Config struct {
@@ -48,15 +54,20 @@ func Load(dir, project, stack string) (*Config, error) {
 
 // Parse reads the content of a stack file.
 func Parse(data []byte, project string) (*Config, error) {
-	// The fields a stack file may have besides config; a misspelt one is an error.
+	// The fields a stack file may have besides config; a misspelt one is an error. The YAML is
+	// read as the Pulumi CLI reads it (gopkg.in/yaml.v3, github.com/pulumi/pulumi/sdk/v3's
+	// encoding.YAML): YAML 1.2 scalars, so yes and on stay strings, 0123 is octal as in YAML
+	// 1.1, large integers keep every digit, and an empty value is null (TestSameReadingAsPulumi).
 	var file struct {
-		Config          map[string]any `json:"config"`
-		EncryptionSalt  string         `json:"encryptionsalt"`
-		SecretsProvider string         `json:"secretsprovider"`
-		EncryptedKey    string         `json:"encryptedkey"`
-		Environment     any            `json:"environment"`
+		Config          map[string]any `yaml:"config"`
+		EncryptionSalt  string         `yaml:"encryptionsalt"`
+		SecretsProvider string         `yaml:"secretsprovider"`
+		EncryptedKey    string         `yaml:"encryptedkey"`
+		Environment     any            `yaml:"environment"`
 	}
-	if err := yaml.UnmarshalStrict(data, &file); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	c := &Config{Values: map[string]string{}}
@@ -128,9 +139,19 @@ func (c *Config) resolve(path string, v any) (any, bool, error) {
 		}
 		return out, secret, nil
 	case nil:
-		return "", false, nil
+		// An empty value: the program sees an empty string at the top and null inside objects
+		// and lists, as Pulumi passes it.
+		if !strings.Contains(path, ".") && !strings.Contains(path, "[") {
+			return "", false, nil
+		}
+		return nil, false, nil
 	case string:
 		return t, false, nil
+	case time.Time:
+		// A date: Pulumi hands the program Go's text form of it, at the top and inside objects.
+		return t.String(), false, nil
+	case map[any]any:
+		return nil, false, fmt.Errorf("%s: keys of an object must be strings", path)
 	default:
 		// Top-level scalars reach a program as strings; nested ones keep their JSON type.
 		if !strings.Contains(path, ".") && !strings.Contains(path, "[") {

@@ -167,12 +167,18 @@ firewall_changed=0
 if update_file /etc/metalk8s/firewall.nft 0644 <<'FIREWALL'; then
 # Host firewall of sv-controller, written by metalk8s.
 # Reachable on the node's public IPv4 address: SSH, and the API server from the allowed sources.
+# Reachable over IPv6 (every address but loopback; the cluster uses none): SSH only.
 # Closed there: etcd (2379-2380), the kubelet (10250), the controller manager (10257), the
-# scheduler (10259) and every other port. Private, link-local and pod traffic is not filtered,
-# except that pods cannot reach the addresses in pod_blocked.
+# scheduler (10259), Typha (5473), MetalLB's speaker (9120) and every other port; the API server
+# binds every address of both families when it is allow-listed. Private, link-local IPv4 and pod
+# traffic is not filtered, except that pods cannot reach the addresses in pod_blocked.
+# Neighbour discovery and the ICMPv6 errors (packet too big above all: without it IPv6 paths with
+# a smaller MTU stall) keep working.
 table ip metalk8s
 delete table ip metalk8s
-table ip metalk8s {
+table inet metalk8s
+delete table inet metalk8s
+table inet metalk8s {
 	set api_sources {
 		type ipv4_addr
 		flags interval
@@ -181,11 +187,15 @@ table ip metalk8s {
 
 	chain input {
 		type filter hook input priority filter; policy accept;
+		iif "lo" accept
 		ip daddr != 203.0.113.11 accept
 		ct state established,related accept
 		tcp dport 22 accept
 		ip saddr @api_sources tcp dport 6443 accept
 		icmp type { echo-request, destination-unreachable, time-exceeded } accept
+		icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request } accept
+		icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
+		icmpv6 type mld-listener-query ip6 saddr fe80::/10 accept
 		counter drop
 	}
 
