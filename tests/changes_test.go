@@ -195,7 +195,7 @@ func changeCases() []changeCase {
 				"metalk8s-sv-worker-0-join: stdin", "metalk8s-sv-worker-1-join: stdin"),
 			[]string{"~ kubernetes metalk8s: kubeconfig"})},
 		{name: "pod network", change: []edit{{"kubernetes.podCidr", "100.64.0.0/16"}},
-			want: append(append([]string{}, versionSteps...), "~ Release metalk8s-calico: values")},
+			want: append(append([]string{}, versionSteps...), "~ ConfigGroup metalk8s-bgp-filter: objs", "~ Release metalk8s-calico: values")},
 		{name: "local ASN", change: []edit{{"bgp.asn", 65001}},
 			want: []string{"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ Project metalk8s: bgpConfig"}},
 		{name: "local ASN in bird-local-peer", base: bird, change: []edit{{"bgp.asn", 65001}},

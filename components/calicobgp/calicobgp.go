@@ -3,6 +3,7 @@ package calicobgp
 import (
 	"fmt"
 
+	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -100,7 +101,17 @@ func (b *builder) build() error {
 		return fmt.Errorf("readiness wait: %w", err)
 	}
 
-	peerDeps := []pulumi.Resource{c.Ready}
+	// The filter exists before any router peer names it: confd skips a filter it cannot find
+	// (bird.cfg.template checks `exists` on its key), which would export the pod network.
+	filter, err := kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR)})
+	if err != nil {
+		return err
+	}
+	filterGroup, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-filter", &yamlv2.ConfigGroupArgs{Objs: pulumi.ToArray(filter)}, b.with(c.Ready)...)
+	if err != nil {
+		return fmt.Errorf("BGPFilter: %w", err)
+	}
+	peerDeps := []pulumi.Resource{c.Ready, filterGroup}
 	if a.MD5Password != nil {
 		secret, err := b.md5Secret()
 		if err != nil {

@@ -31,8 +31,10 @@ type calicoNetwork struct {
 	NodeAddressAutodetectionV4 autodetectV4 `json:"nodeAddressAutodetectionV4"`
 }
 
-// podIPPool is the pod network pool: IPIP between nodes, NAT to the outside, and never exported
-// to the top-of-rack routers (they only learn LoadBalancer addresses).
+// podIPPool is the pod network pool: IPIP between nodes and NAT to the outside. Its routes are
+// exported over BGP: the node-to-node mesh is what carries each node's pod blocks to the other
+// nodes (with IPIP in Calico 3.31, BIRD programs those routes, not Felix). The top-of-rack routers
+// never get them: TorFilter on every router peer rejects the pod network.
 type podIPPool struct {
 	Name             string `json:"name"`
 	CIDR             string `json:"cidr"`
@@ -55,7 +57,13 @@ func values(podCIDR string) (map[string]any, error) {
 			BGP: "Enabled",
 			IPPools: []podIPPool{{
 				Name: "default-ipv4-ippool", CIDR: podCIDR, Encapsulation: "IPIP",
-				NATOutgoing: "Enabled", NodeSelector: "all()", DisableBGPExport: true,
+				NATOutgoing: "Enabled", NodeSelector: "all()",
+				// Never true: Calico's export filter applies disableBGPExport to every BGP peer, the
+				// mesh included (reject_disabled_pools() comes first in calico_export_to_bgp_peers,
+				// bird_ipam.cfg.template of Calico 3.31.7), so nodes would lose each other's pods.
+				// Written out so that the operator (v1.40.15 updates the pools it owns to match the
+				// Installation) also clears it on clusters installed with it set.
+				DisableBGPExport: false,
 			}},
 			NodeAddressAutodetectionV4: autodetectV4{Kubernetes: "NodeInternalIP"},
 		}},
