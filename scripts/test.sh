@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates.
-apt_packages=(shellcheck bird nftables)
+apt_packages=(shellcheck bird nftables gobgpd iproute2)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
