@@ -171,9 +171,10 @@ func changeCases() []changeCase {
 		{name: "MetalLB 0.16.2 to 0.16.3 in bird-local-peer", base: bird, change: []edit{{"metallb.version", "0.16.3"}}, want: []string{"~ Release metalk8s-metallb: version"}},
 		{name: "MetalLB ASN in bird-local-peer", base: bird, change: []edit{{"metallb.asn", 65481}},
 			want: []string{"~ ConfigGroup metalk8s-bgp: objs", "~ ConfigGroup metalk8s-metallb-peer: objs"}},
-		{name: "Calico 3.31.7 to 3.31.8", change: []edit{{"calico.version", "3.31.8"}}, want: []string{"~ Release metalk8s-calico: version"}},
+		{name: "Calico 3.31.7 to 3.31.8", change: []edit{{"calico.version", "3.31.8"}},
+			want: []string{"~ Command metalk8s-bird-template-guard: stdin", "~ Release metalk8s-calico: version"}},
 		{name: "Calico 3.31.7 to 3.31.8 in bird-local-peer", base: bird, change: []edit{{"calico.version", "3.31.8"}},
-			want: []string{"~ Command metalk8s-bird-template: stdin", "~ Release metalk8s-calico: version"}},
+			want: []string{"~ Command metalk8s-bird-template-guard: stdin", "~ Command metalk8s-bird-template: stdin", "~ Release metalk8s-calico: version"}},
 		{name: "mode calico to bird-local-peer", change: bird, want: []string{
 			"+ Command metalk8s-bird-template", "+ ConfigGroup metalk8s-bgp", "+ ConfigGroup metalk8s-loadbalancer-ippools",
 			"+ ConfigGroup metalk8s-metallb-peer", "+ ConfigMap metalk8s-bird-templates",
@@ -185,7 +186,7 @@ func changeCases() []changeCase {
 		{name: "API allow-list", change: []edit{{"apiServer.allowedCidrs", []any{"198.51.100.8/32"}}},
 			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
-			prefixed("~ Command ", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
+			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
 				"metalk8s-sv-controller-prepare: connection,stdin"),
 			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),
 			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),

@@ -243,6 +243,34 @@ func TestCalicoAnnouncement(t *testing.T) {
 	}
 }
 
+// TestLocalPeerWarns checks that bird-local-peer, kept as the guide's legacy design, warns (the
+// plan prints it, pulumi shows the logged warning), that calico does not, and that in both modes
+// the published BIRD template is checked against the Calico version before the chart moves.
+func TestLocalPeerWarns(t *testing.T) {
+	for _, mode := range []string{"calico", "bird-local-peer"} {
+		t.Run(mode, func(t *testing.T) {
+			r := modeRun(t, mode, mockcloud.SiteIBX, false)
+			want := map[string][]string{"calico": nil, "bird-local-peer": {calicobgp.LocalPeerWarning}}[mode]
+			if !reflect.DeepEqual(r.out.Warnings, want) {
+				t.Errorf("warnings %q, want %q", r.out.Warnings, want)
+			}
+			guard := stdin(t, r, "metalk8s-bird-template-guard")
+			if !strings.Contains(guard, `if [ "$published" = "3.31" ]`) || !strings.Contains(guard, "Calico 3.31.7") {
+				t.Errorf("the check before the chart does not expect a 3.31 template for 3.31.7:\n%s", guard)
+			}
+		})
+	}
+	c := devCluster(t)
+	set(t, c, "calico.version", "3.32.1")
+	r := run(t, c, runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if guard := stdin(t, r, "metalk8s-bird-template-guard"); !strings.Contains(guard, `if [ "$published" = "3.32" ]`) {
+		t.Errorf("the check for 3.32.1 does not expect a 3.32 template:\n%s", guard)
+	}
+}
+
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
@@ -304,6 +332,9 @@ func TestLoadBalancerOrder(t *testing.T) {
 	const cg, cmd, rel = configGroupToken, commandToken, "kubernetes:helm.sh/v3:Release"
 	need(cmd, "metalk8s-calico-ready", rel, "metalk8s-calico")
 	need(rel, "metalk8s-calico", cmd, "metalk8s-sv-controller-init")
+	// The chart moves only once the published BIRD template is known to suit the new version.
+	need(rel, "metalk8s-calico", cmd, "metalk8s-bird-template-guard")
+	need(cmd, "metalk8s-bird-template-guard", cmd, "metalk8s-sv-controller-init")
 	need(cmd, "metalk8s-calico-ready", cmd, "metalk8s-sv-controller-init")
 	for _, name := range []string{"metalk8s-bgp-configuration", "metalk8s-loadbalancer-ippools", "metalk8s-sv-worker-0-bgp-peers", "metalk8s-bgp-filter"} {
 		need(cg, name, cmd, "metalk8s-calico-ready")

@@ -3,6 +3,7 @@ package calicobgp
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"text/template"
 
 	"github.com/metalk8s/metalk8s/manifests"
@@ -94,6 +95,35 @@ type BirdTemplateData struct {
 	Version string
 	// Namespace is calico-node's namespace.
 	Namespace string
+}
+
+// BirdTemplateGuardData is what the check before the chart is rendered from.
+type BirdTemplateGuardData struct {
+	// Version is the Calico version about to be installed.
+	Version string
+	// Generation is its BIRD template generation, TemplateGeneration(Version).
+	Generation string
+	// Namespace is where the operator reads the bird-templates ConfigMap.
+	Namespace string
+}
+
+// TemplateGeneration is the generation of Calico's bird.cfg.template a version renders: "3.31"
+// for 3.31 and older (per-peer loops in the template, confd's getenv), "3.32" for 3.32 and later
+// (peers built in Go, getBGPConfig). A template of one generation does not render under the
+// other's confd. version must be valid (3.MINOR.PATCH).
+func TemplateGeneration(version string) string {
+	if m := versionPattern.FindStringSubmatch(version); m != nil {
+		if minor, _ := strconv.Atoi(m[1]); minor >= 32 {
+			return "3.32"
+		}
+	}
+	return "3.31"
+}
+
+// RenderBirdTemplateGuard renders the check that refuses a Calico version whose confd cannot
+// render the BIRD template published now.
+func RenderBirdTemplateGuard(d BirdTemplateGuardData) (string, error) {
+	return renderScript("bird-template-guard.sh.tmpl", d)
 }
 
 // RenderReady renders the wait for Calico's API and calico-node.
