@@ -25,11 +25,15 @@ import (
 	"github.com/metalk8s/metalk8s/program"
 )
 
-// labTools returns the lab's programs; without them the test is skipped on a developer's
-// machine and fails in CI (CI=true), where scripts/test.sh installs bird, gobgpd and iproute2.
+// labTools returns the lab's programs; without them (or without root, which network namespaces
+// need) the test is skipped on a developer's machine and fails in CI (CI=true), where
+// scripts/test.sh installs bird, gobgpd and iproute2.
 func labTools(t *testing.T) bgplab.Tools {
 	t.Helper()
 	tools, err := bgplab.FindTools()
+	if err == nil && os.Geteuid() != 0 {
+		err = errors.New("the BGP lab creates network namespaces, which needs root")
+	}
 	if err == nil {
 		return tools
 	}
