@@ -32,6 +32,9 @@ type Outputs struct {
 	Mode topology.LoadBalancerMode
 	// IngressEnabled says whether the example ingress exists.
 	IngressEnabled bool
+	// Warnings are what the components ask to tell the user about the configuration; each was
+	// also logged as a warning (pulumi up and preview show them).
+	Warnings []string
 }
 
 // Run is the Pulumi program: configuration, validation, then the components. An invalid
@@ -111,7 +114,8 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Outputs{Cluster: cluster, Calico: calico, MetalLB: metallb, Mode: mode, IngressEnabled: cfg.Ingress.Enabled}, nil
+	return &Outputs{Cluster: cluster, Calico: calico, MetalLB: metallb, Mode: mode, IngressEnabled: cfg.Ingress.Enabled,
+		Warnings: calico.Warnings}, nil
 }
 
 // Pools are the configured LoadBalancer pools: an elastic IP block's CIDR or private CIDRs.

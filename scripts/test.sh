@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
-# the network namespaces of the real control plane and of the firewall lab).
-apt_packages=(shellcheck bird nftables iproute2)
+# the network namespaces of the real control plane, the firewall lab and the BGP lab).
+apt_packages=(shellcheck bird nftables gobgpd iproute2)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

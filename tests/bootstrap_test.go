@@ -74,6 +74,7 @@ func artefacts(t *testing.T) map[string]string {
 	a["metalk8s-reset"] = heredoc(t, a["prepare-worker.sh"], "RESET")
 	a["metalk8s-remove-node"] = heredoc(t, a["prepare-controller.sh"], "REMOVE")
 	a["calico-ready.sh"] = stdin(t, r, "metalk8s-calico-ready")
+	a["calico-bird-template-guard.sh"] = stdin(t, r, "metalk8s-bird-template-guard")
 	c := devCluster(t)
 	set(t, c, "loadBalancer.mode", "bird-local-peer")
 	if r := run(t, c, runOptions{}); r.err != nil {

@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
@@ -81,24 +82,24 @@ func TestCalicoPeers(t *testing.T) {
 					if o["kind"] != "BGPPeer" || o["apiVersion"] != "projectcalico.org/v3" {
 						continue
 					}
-					got = append(got, fmt.Sprintf("%s node=%v sel=%v peer=%v as=%v via=%v", path(o, "metadata", "name"),
+					got = append(got, fmt.Sprintf("%s node=%v sel=%v peer=%v as=%v via=%v filters=%v", path(o, "metadata", "name"),
 						path(o, "spec", "node"), path(o, "spec", "nodeSelector"), path(o, "spec", "peerIP"),
-						path(o, "spec", "asNumber"), path(o, "spec", "reachableBy")))
+						path(o, "spec", "asNumber"), path(o, "spec", "reachableBy"), path(o, "spec", "filters")))
 				}
 				sort.Strings(got)
 				var want []string
 				for i, node := range []string{"sv-controller", "sv-worker-0", "sv-worker-1"} {
 					gateway := fmt.Sprintf("198.51.100.%d", 2*i) // the fake cloud's private gateways
 					if site == mockcloud.SiteLegacy {
-						want = append(want, fmt.Sprintf("%s-tor-1 node=%s sel=<nil> peer=%s as=65530 via=<nil>", node, node, gateway))
+						want = append(want, fmt.Sprintf("%s-tor-1 node=%s sel=<nil> peer=%s as=65530 via=<nil> filters=[metalk8s-tor]", node, node, gateway))
 						continue
 					}
 					for n, ip := range []string{"169.254.255.1", "169.254.255.2"} {
-						want = append(want, fmt.Sprintf("%s-tor-%d node=%s sel=<nil> peer=%s as=65530 via=%s", node, n+1, node, ip, gateway))
+						want = append(want, fmt.Sprintf("%s-tor-%d node=%s sel=<nil> peer=%s as=65530 via=%s filters=[metalk8s-tor]", node, n+1, node, ip, gateway))
 					}
 				}
 				if mode == "bird-local-peer" {
-					want = append(want, "metallb-speaker node=<nil> sel=metalk8s.io/metallb-speaker == 'true' peer=127.0.0.1 as=65480 via=<nil>")
+					want = append(want, "metallb-speaker node=<nil> sel=metalk8s.io/metallb-speaker == 'true' peer=127.0.0.1 as=65480 via=<nil> filters=<nil>")
 				}
 				sort.Strings(want)
 				if !reflect.DeepEqual(got, want) {
@@ -106,6 +107,91 @@ func TestCalicoPeers(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCalicoKeepsPodsOffTheRouters checks, in both modes, how the pod network is kept off the
+// top-of-rack routers without touching the node-to-node mesh: the pod pool of the operator's
+// Installation is exported over BGP (disableBGPExport false), and one BGPFilter, named by every
+// router BGPPeer and by no other, rejects the pod network on export, and nothing else.
+//
+// Facts relied on, read in projectcalico/calico (tags v3.26.0 ... v3.31.7):
+//   - BGPFilter (exportV4/importV4 rules of cidr, matchOperator, action) first appears in v3.26.0
+//     (api/pkg/apis/projectcalico/v3/bgpfilter.go, BGPPeer.spec.filters); the rule fields source
+//     and interface come in v3.27.0, prefixLength in v3.29.0. The Calico docs (3.28 reference,
+//     BGP filter) say the first matching rule's action is taken and unmatched routes go on.
+//   - In 3.31.7 confd renders each exportV4 rule (confd/pkg/resource/template/template_funcs.go,
+//     filterStatement) as `if ((net ~ CIDR)) then { reject; }` for In and `net = CIDR` for Equal;
+//     a rule with a cidr and no matchOperator is an error ("operator not included in BGPFilter").
+//     In matches the pod CIDR and every /26 block inside it; Equal would match only the /12.
+//   - bird.cfg.template of 3.31.7 calls the filter functions of a global or node-specific peer's
+//     spec.filters before calico_export_to_bgp_peers() in its export filter; the Mesh_ protocols
+//     call only calico_export_to_bgp_peers(true), whose first step reject_disabled_pools() rejects
+//     a pool with disableBGPExport on every peer, the mesh included (bird_ipam.cfg.template).
+//
+// The network-namespace lab (TestBGPLab) runs the same objects in BIRD.
+func TestCalicoKeepsPodsOffTheRouters(t *testing.T) {
+	for _, mode := range []string{"calico", "bird-local-peer"} {
+		t.Run(mode, func(t *testing.T) {
+			r := modeRun(t, mode, mockcloud.SiteIBX, false)
+			values := input(r.byName(t, "kubernetes:helm.sh/v3:Release", "metalk8s-calico"), "values").(map[string]any)
+			pools := asList(path(values, "installation", "calicoNetwork", "ipPools"))
+			if len(pools) != 1 {
+				t.Fatalf("Installation IP pools %v", pools)
+			}
+			if pool := pools[0].(map[string]any); pool["cidr"] != "172.16.0.0/12" || pool["disableBGPExport"] != false || pool["encapsulation"] != "IPIP" {
+				t.Errorf("pod pool %v: want 172.16.0.0/12, IPIP, disableBGPExport false", pool)
+			}
+
+			group := objs(t, r, "metalk8s-bgp-filter")
+			if len(group) != 1 {
+				t.Fatalf("BGPFilter objects %v", group)
+			}
+			var filter apiv3.BGPFilter
+			if err := strictInto(group[0], &filter); err != nil {
+				t.Fatal(err)
+			}
+			want := apiv3.BGPFilterSpec{ExportV4: []apiv3.BGPFilterRuleV4{{CIDR: "172.16.0.0/12", MatchOperator: apiv3.In, Action: apiv3.Reject}}}
+			if filter.APIVersion != "projectcalico.org/v3" || filter.Kind != "BGPFilter" || filter.Name != calicobgp.TorFilterName || !reflect.DeepEqual(filter.Spec, want) {
+				t.Errorf("BGPFilter %+v, want %s with spec %+v", filter, calicobgp.TorFilterName, want)
+			}
+
+			// The LoadBalancer ranges must still reach the routers: no rule of the filter covers them.
+			ranges := []string{r.eips["public"].value.(string), "10.99.110.128/25", r.eips["global"].value.(string)}
+			for _, rule := range filter.Spec.ExportV4 {
+				reject := netip.MustParsePrefix(rule.CIDR)
+				for _, lb := range ranges {
+					if p := netip.MustParsePrefix(lb); reject.Overlaps(p) {
+						t.Errorf("filter rule %+v also rejects the LoadBalancer range %s", rule, lb)
+					}
+				}
+			}
+
+			routers, others := 0, 0
+			for _, o := range allObjs(t, r) {
+				if o["kind"] != "BGPPeer" || o["apiVersion"] != "projectcalico.org/v3" {
+					continue
+				}
+				filters := path(o, "spec", "filters")
+				if path(o, "spec", "peerIP") == calicobgp.LoopbackPeerIP {
+					others++
+					if filters != nil {
+						t.Errorf("the 127.0.0.1 peer carries filters %v", filters)
+					}
+					continue
+				}
+				routers++
+				if !reflect.DeepEqual(filters, []any{calicobgp.TorFilterName}) {
+					t.Errorf("router peer %v: filters %v, want [%s]", path(o, "metadata", "name"), filters, calicobgp.TorFilterName)
+				}
+			}
+			if routers != 6 {
+				t.Errorf("%d router peers, want 6", routers)
+			}
+			if wantOthers := map[string]int{"calico": 0, "bird-local-peer": 1}[mode]; others != wantOthers {
+				t.Errorf("%d 127.0.0.1 peers, want %d", others, wantOthers)
+			}
+		})
 	}
 }
 
@@ -154,6 +240,34 @@ func TestCalicoAnnouncement(t *testing.T) {
 				t.Errorf("bird-templates metadata %v", input(cm, "metadata"))
 			}
 		})
+	}
+}
+
+// TestLocalPeerWarns checks that bird-local-peer, kept as the guide's legacy design, warns (the
+// plan prints it, pulumi shows the logged warning), that calico does not, and that in both modes
+// the published BIRD template is checked against the Calico version before the chart moves.
+func TestLocalPeerWarns(t *testing.T) {
+	for _, mode := range []string{"calico", "bird-local-peer"} {
+		t.Run(mode, func(t *testing.T) {
+			r := modeRun(t, mode, mockcloud.SiteIBX, false)
+			want := map[string][]string{"calico": nil, "bird-local-peer": {calicobgp.LocalPeerWarning}}[mode]
+			if !reflect.DeepEqual(r.out.Warnings, want) {
+				t.Errorf("warnings %q, want %q", r.out.Warnings, want)
+			}
+			guard := stdin(t, r, "metalk8s-bird-template-guard")
+			if !strings.Contains(guard, `if [ "$published" = "3.31" ]`) || !strings.Contains(guard, "Calico 3.31.7") {
+				t.Errorf("the check before the chart does not expect a 3.31 template for 3.31.7:\n%s", guard)
+			}
+		})
+	}
+	c := devCluster(t)
+	set(t, c, "calico.version", "3.32.1")
+	r := run(t, c, runOptions{})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if guard := stdin(t, r, "metalk8s-bird-template-guard"); !strings.Contains(guard, `if [ "$published" = "3.32" ]`) {
+		t.Errorf("the check for 3.32.1 does not expect a 3.32 template:\n%s", guard)
 	}
 }
 
@@ -218,9 +332,16 @@ func TestLoadBalancerOrder(t *testing.T) {
 	const cg, cmd, rel = configGroupToken, commandToken, "kubernetes:helm.sh/v3:Release"
 	need(cmd, "metalk8s-calico-ready", rel, "metalk8s-calico")
 	need(rel, "metalk8s-calico", cmd, "metalk8s-sv-controller-init")
+	// The chart moves only once the published BIRD template is known to suit the new version.
+	need(rel, "metalk8s-calico", cmd, "metalk8s-bird-template-guard")
+	need(cmd, "metalk8s-bird-template-guard", cmd, "metalk8s-sv-controller-init")
 	need(cmd, "metalk8s-calico-ready", cmd, "metalk8s-sv-controller-init")
-	for _, name := range []string{"metalk8s-bgp-configuration", "metalk8s-loadbalancer-ippools", "metalk8s-sv-worker-0-bgp-peers"} {
+	for _, name := range []string{"metalk8s-bgp-configuration", "metalk8s-loadbalancer-ippools", "metalk8s-sv-worker-0-bgp-peers", "metalk8s-bgp-filter"} {
 		need(cg, name, cmd, "metalk8s-calico-ready")
+	}
+	// A router peer naming a filter confd cannot find yet would export the pod network.
+	for _, node := range []string{"sv-controller", "sv-worker-0", "sv-worker-1"} {
+		need(cg, "metalk8s-"+node+"-bgp-peers", cg, "metalk8s-bgp-filter")
 	}
 	need(cg, "metalk8s-sv-worker-0-bgp-peers", "kubernetes:core/v1:Secret", "metalk8s-bgp-password")
 	need(cmd, "metalk8s-bird-template", cmd, "metalk8s-calico-ready")
@@ -372,7 +493,7 @@ func TestCalicoObjectsRoundTrip(t *testing.T) {
 			checked++
 		}
 	}
-	if checked < 8 {
+	if checked < 10 {
 		t.Errorf("only %d Calico objects checked", checked)
 	}
 	misspelt := map[string]any{"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer", "metadata": map[string]any{"name": "x"},
@@ -384,11 +505,17 @@ func TestCalicoObjectsRoundTrip(t *testing.T) {
 
 // strictCalico decodes a Calico object into its upstream type, rejecting unknown fields.
 func strictCalico(o map[string]any) error {
-	targets := map[string]any{"BGPPeer": &apiv3.BGPPeer{}, "BGPConfiguration": &apiv3.BGPConfiguration{}, "IPPool": &apiv3.IPPool{}}
+	targets := map[string]any{"BGPPeer": &apiv3.BGPPeer{}, "BGPConfiguration": &apiv3.BGPConfiguration{},
+		"IPPool": &apiv3.IPPool{}, "BGPFilter": &apiv3.BGPFilter{}}
 	into, ok := targets[fmt.Sprint(o["kind"])]
 	if !ok {
 		return fmt.Errorf("unexpected kind %v", o["kind"])
 	}
+	return strictInto(o, into)
+}
+
+// strictInto decodes an object into a typed value, rejecting unknown, misspelt and duplicate fields.
+func strictInto(o map[string]any, into any) error {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err

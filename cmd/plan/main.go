@@ -5,7 +5,8 @@
 //
 //	go run ./cmd/plan --stack dev [--simulate [--site ibx|legacy] [--show-secrets]] [--json]
 //
-// An invalid configuration exits with status 1 and the list of problems.
+// An invalid configuration exits with status 1 and the list of problems. The program's warnings
+// about a valid configuration (the bird-local-peer mode) are printed with the plan.
 package main
 
 import (
@@ -60,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *asJSON {
+		// The JSON holds them too; a person running the command sees them here.
+		for _, w := range p.Warnings {
+			fmt.Fprintf(stderr, "plan: warning: %s\n", w)
+		}
 		err = p.WriteJSON(stdout)
 	} else {
 		err = p.WriteText(stdout)

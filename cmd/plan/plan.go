@@ -48,6 +48,8 @@ type Plan struct {
 	Outputs map[string]any `json:"outputs"`
 	// Placeholders are the encrypted settings replaced by placeholders.
 	Placeholders []string `json:"placeholders,omitempty"`
+	// Warnings are what the program warns about the configuration, as pulumi up would show them.
+	Warnings     []string `json:"warnings,omitempty"`
 	count, reads int
 }
 
@@ -92,6 +94,7 @@ func Make(o Options) (*Plan, error) {
 		if err != nil {
 			return err
 		}
+		p.Warnings = out.Warnings
 		for k, v := range out.Map() {
 			if p.Outputs[k], err = awaitRendered(ctx, v, o.ShowSecrets); err != nil {
 				return fmt.Errorf("output %s: %w", k, err)

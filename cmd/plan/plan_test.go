@@ -130,6 +130,56 @@ func TestPlanInvalidConfiguration(t *testing.T) {
 	}
 }
 
+// TestPlanWarnings checks that the plan prints the program's warnings: the bird-local-peer mode
+// warns, in the text plan and with --json (in the JSON and on stderr); the dev stack (calico) does not.
+func TestPlanWarnings(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "../../Pulumi.yaml", filepath.Join(dir, "Pulumi.yaml"))
+	stack, err := os.ReadFile("../../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(stack), "mode: calico\n") {
+		t.Fatal("the dev stack does not set loadBalancer.mode calico")
+	}
+	local := strings.Replace(string(stack), "mode: calico\n", "mode: bird-local-peer\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.local.yaml"), []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "warning: loadBalancer mode bird-local-peer is the guide's legacy design and does not fully hold"
+	for _, tc := range []struct {
+		args         []string
+		warns        bool
+		inJSON       bool
+		stderrWarned bool
+	}{
+		{args: []string{"--dir", "../..", "--stack", "dev"}},
+		{args: []string{"--dir", dir, "--stack", "local"}, warns: true},
+		{args: []string{"--dir", dir, "--stack", "local", "--simulate"}, warns: true},
+		{args: []string{"--dir", dir, "--stack", "local", "--json"}, inJSON: true, stderrWarned: true},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr.String())
+		}
+		if got := strings.Count(stdout.String(), want); got != map[bool]int{true: 1, false: 0}[tc.warns] {
+			t.Errorf("%v: the plan holds the warning %d times", tc.args, got)
+		}
+		if got := strings.Contains(stderr.String(), "plan: "+want); got != tc.stderrWarned {
+			t.Errorf("%v: warning on stderr %v, want %v: %s", tc.args, got, tc.stderrWarned, stderr.String())
+		}
+		if tc.inJSON {
+			var p Plan
+			if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Warnings) != 1 || !strings.Contains("warning: "+p.Warnings[0], want) {
+				t.Errorf("JSON warnings %q", p.Warnings)
+			}
+		}
+	}
+}
+
 func TestPlanEncryptedValues(t *testing.T) {
 	dir := t.TempDir()
 	copyFile(t, "../../Pulumi.yaml", filepath.Join(dir, "Pulumi.yaml"))

@@ -28,6 +28,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	for _, ph := range p.Placeholders {
 		fmt.Fprintf(&b, "note: %s is encrypted; an offline placeholder stands in for it\n", ph)
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
 	fmt.Fprintf(&b, "\n+ pulumi:pulumi:Stack %s-%s\n", p.Project, p.Stack)
 	for _, s := range p.Roots {
 		writeStep(&b, s, 1)

@@ -3,7 +3,9 @@ package calicobgp
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
+	"strconv"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -17,6 +19,10 @@ const (
 	// last line whose chart carries its CRDs and whose BIRD template has the per-peer line the
 	// passive rule is anchored on; 3.32.0 lacks RBAC that LoadBalancer IPAM needs.
 	DefaultVersion = "3.31.7"
+	// MinMinorVersion is the oldest Calico minor release (3.MINOR) accepted: BGPFilter, which
+	// TorFilter needs, first appears in v3.26.0 (projectcalico/calico api/.../v3/bgpfilter.go and
+	// confd's bird.cfg.template); BGPPeer reachableBy is older (v3.25.0).
+	MinMinorVersion = 26
 	// DefaultLocalASN is the nodes' ASN.
 	DefaultLocalASN = 65000
 	// DefaultReadyTimeoutSeconds bounds each wait for Calico.
@@ -73,7 +79,7 @@ type CalicoBGPArgs struct {
 
 var (
 	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	versionPattern  = regexp.MustCompile(`^3\.\d+\.\d+$`)
+	versionPattern  = regexp.MustCompile(`^3\.(0|[1-9]\d*)\.(?:0|[1-9]\d*)$`)
 )
 
 func (a CalicoBGPArgs) withDefaults() CalicoBGPArgs {
@@ -102,11 +108,16 @@ func (a CalicoBGPArgs) validate() error {
 	if a.Shell == nil {
 		add("Shell is required")
 	}
-	if !versionPattern.MatchString(a.Version) {
+	if m := versionPattern.FindStringSubmatch(a.Version); m == nil {
 		add("Version %q: must be a Calico release 3.MINOR.PATCH", a.Version)
+	} else if minor, _ := strconv.Atoi(m[1]); minor < MinMinorVersion {
+		add("Version %q: older than 3.%d.0, the first Calico release with BGPFilter, which keeps the pod network off the routers", a.Version, MinMinorVersion)
 	}
 	if a.PodCIDR == "" {
 		add("PodCIDR is required")
+	} else if p, err := netip.ParsePrefix(a.PodCIDR); err != nil || !p.Addr().Is4() || p.Masked() != p {
+		// It becomes the BGPFilter's cidr, which Calico validates as an IPv4 network.
+		add("PodCIDR %q: must be an IPv4 network in CIDR notation, such as 172.16.0.0/12", a.PodCIDR)
 	}
 	if err := a.Mode.Validate(); err != nil {
 		errs = append(errs, err)

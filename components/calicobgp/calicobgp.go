@@ -3,6 +3,7 @@ package calicobgp
 import (
 	"fmt"
 
+	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -33,7 +34,20 @@ type CalicoBGP struct {
 	LoadBalancerCIDRs pulumi.StringArrayOutput `pulumi:"loadBalancerCidrs"`
 	// Announced are the ranges Calico itself announces (ModeCalico), empty otherwise.
 	Announced pulumi.StringArrayOutput `pulumi:"announced"`
+	// Warnings are what the caller should tell the user about the chosen set-up (plain text,
+	// known when NewCalicoBGP returns); each was also logged as a warning on the component.
+	Warnings []string
 }
+
+// LocalPeerWarning is the warning of ModeBirdLocalPeer, the guide's design kept as it is: Calico's
+// API cannot express a fix for what does not hold in it (README, "bird-local-peer: what does not
+// hold"; the BGP lab pins each point).
+const LocalPeerWarning = "loadBalancer mode bird-local-peer is the guide's legacy design and does not fully hold: " +
+	"the speakers' routes keep next hop 127.0.0.1 into every node's kernel (traffic to a LoadBalancer address " +
+	"no service port takes goes back to the node's gateway), every node re-announces them to the routers with the " +
+	"speaker's AS path (the choice of speaker nodes and externalTrafficPolicy Local do not hold), and calico.version " +
+	"cannot move between 3.31 and 3.32 in this mode (refused before the chart changes). Mode calico has none of these; " +
+	"see README, \"bird-local-peer: what does not hold\""
 
 // NewCalicoBGP installs Calico and its BGP objects.
 func NewCalicoBGP(ctx *pulumi.Context, name string, args *CalicoBGPArgs, opts ...pulumi.ResourceOption) (*CalicoBGP, error) {
@@ -47,6 +61,12 @@ func NewCalicoBGP(ctx *pulumi.Context, name string, args *CalicoBGPArgs, opts ..
 	c := &CalicoBGP{Peers: map[string]*yamlv2.ConfigGroup{}}
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, err
+	}
+	if a.Mode == topology.ModeBirdLocalPeer {
+		c.Warnings = append(c.Warnings, LocalPeerWarning)
+		if err := ctx.Log.Warn(LocalPeerWarning, &pulumi.LogArgs{Resource: c}); err != nil {
+			return nil, err
+		}
 	}
 	b := &builder{ctx: ctx, name: name, args: a, c: c,
 		opts: []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}}
@@ -80,6 +100,20 @@ func (b *builder) build() error {
 	if err != nil {
 		return err
 	}
+	// Before the chart moves, in every mode (a switch to ModeCalico removes the published
+	// template only at the end of the update, after the chart).
+	guard, err := RenderBirdTemplateGuard(BirdTemplateGuardData{Version: a.Version, Generation: TemplateGeneration(a.Version), Namespace: OperatorNamespace})
+	if err != nil {
+		return err
+	}
+	_, guardStep, err := a.Shell.RunScript(b.ctx, b.name+"-bird-template-guard", pulumi.String(guard), b.with(a.DependsOn...)...)
+	if err != nil {
+		return fmt.Errorf("BIRD template check: %w", err)
+	}
+	chartDeps := append([]pulumi.Resource{}, a.DependsOn...)
+	if guardStep != nil {
+		chartDeps = append(chartDeps, guardStep)
+	}
 	c.Release, err = helmv3.NewRelease(b.ctx, b.name+"-calico", &helmv3.ReleaseArgs{
 		Chart:           pulumi.String("tigera-operator"),
 		Version:         pulumi.String("v" + a.Version),
@@ -87,7 +121,7 @@ func (b *builder) build() error {
 		Namespace:       pulumi.String(OperatorNamespace),
 		CreateNamespace: pulumi.Bool(true),
 		Values:          pulumi.ToMap(vals),
-	}, b.with(a.DependsOn...)...)
+	}, b.with(chartDeps...)...)
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
@@ -100,7 +134,17 @@ func (b *builder) build() error {
 		return fmt.Errorf("readiness wait: %w", err)
 	}
 
-	peerDeps := []pulumi.Resource{c.Ready}
+	// The filter exists before any router peer names it: confd skips a filter it cannot find
+	// (bird.cfg.template checks `exists` on its key), which would export the pod network.
+	filter, err := kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR)})
+	if err != nil {
+		return err
+	}
+	filterGroup, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-filter", &yamlv2.ConfigGroupArgs{Objs: pulumi.ToArray(filter)}, b.with(c.Ready)...)
+	if err != nil {
+		return fmt.Errorf("BGPFilter: %w", err)
+	}
+	peerDeps := []pulumi.Resource{c.Ready, filterGroup}
 	if a.MD5Password != nil {
 		secret, err := b.md5Secret()
 		if err != nil {

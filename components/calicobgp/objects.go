@@ -37,12 +37,29 @@ func BGPConfiguration(asn int, announce []string) apiv3.BGPConfiguration {
 	return c
 }
 
+// TorFilterName names the BGPFilter every top-of-rack BGPPeer carries.
+const TorFilterName = "metalk8s-tor"
+
+// TorFilter keeps the pod network off the top-of-rack routers and only them: its one export rule
+// rejects every route inside podCIDR (matchOperator In: the pod CIDR itself and every block in
+// it). Only BGPPeers that name it in spec.filters apply it; the node-to-node mesh has no filters
+// and keeps carrying each node's pod blocks to the others. Everything else (the LoadBalancer
+// ranges) goes on to Calico's own export filter unchanged.
+func TorFilter(podCIDR string) apiv3.BGPFilter {
+	f := apiv3.BGPFilter{Spec: apiv3.BGPFilterSpec{ExportV4: []apiv3.BGPFilterRuleV4{{
+		CIDR: podCIDR, MatchOperator: apiv3.In, Action: apiv3.Reject,
+	}}}}
+	f.APIVersion, f.Kind, f.Name = apiVersion, "BGPFilter", TorFilterName
+	return f
+}
+
 // TorPeerName names a node's n-th (from 1) top-of-rack peer.
 func TorPeerName(node string, n int) string { return fmt.Sprintf("%s-tor-%d", node, n) }
 
 // TorPeers are one BGPPeer per top-of-rack address of a node: one at older sites (the private
 // gateway), two at newer ones (169.254.255.1 and .2). Sessions come from the node's own address;
-// multihop peers (the link-local ones) are reached through the private gateway.
+// multihop peers (the link-local ones) are reached through the private gateway. Every one carries
+// TorFilter, so the routers never learn the pod network.
 func TorPeers(n topology.Node, withPassword bool) []apiv3.BGPPeer {
 	var peers []apiv3.BGPPeer
 	for _, group := range n.BGPPeers {
@@ -52,6 +69,7 @@ func TorPeers(n topology.Node, withPassword bool) []apiv3.BGPPeer {
 				PeerIP:        ip,
 				ASNumber:      numorstring.ASNumber(group.PeerASN),
 				SourceAddress: apiv3.SourceAddressUseNodeIP,
+				Filters:       []string{TorFilterName},
 			}}
 			p.APIVersion, p.Kind, p.Name = apiVersion, "BGPPeer", TorPeerName(n.Name, len(peers)+1)
 			if group.Multihop {

@@ -3,6 +3,7 @@ package calicobgp
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"text/template"
 
 	"github.com/metalk8s/metalk8s/manifests"
@@ -31,8 +32,10 @@ type calicoNetwork struct {
 	NodeAddressAutodetectionV4 autodetectV4 `json:"nodeAddressAutodetectionV4"`
 }
 
-// podIPPool is the pod network pool: IPIP between nodes, NAT to the outside, and never exported
-// to the top-of-rack routers (they only learn LoadBalancer addresses).
+// podIPPool is the pod network pool: IPIP between nodes and NAT to the outside. Its routes are
+// exported over BGP: the node-to-node mesh is what carries each node's pod blocks to the other
+// nodes (with IPIP in Calico 3.31, BIRD programs those routes, not Felix). The top-of-rack routers
+// never get them: TorFilter on every router peer rejects the pod network.
 type podIPPool struct {
 	Name             string `json:"name"`
 	CIDR             string `json:"cidr"`
@@ -55,7 +58,13 @@ func values(podCIDR string) (map[string]any, error) {
 			BGP: "Enabled",
 			IPPools: []podIPPool{{
 				Name: "default-ipv4-ippool", CIDR: podCIDR, Encapsulation: "IPIP",
-				NATOutgoing: "Enabled", NodeSelector: "all()", DisableBGPExport: true,
+				NATOutgoing: "Enabled", NodeSelector: "all()",
+				// Never true: Calico's export filter applies disableBGPExport to every BGP peer, the
+				// mesh included (reject_disabled_pools() comes first in calico_export_to_bgp_peers,
+				// bird_ipam.cfg.template of Calico 3.31.7), so nodes would lose each other's pods.
+				// Written out so that the operator (v1.40.15 updates the pools it owns to match the
+				// Installation) also clears it on clusters installed with it set.
+				DisableBGPExport: false,
 			}},
 			NodeAddressAutodetectionV4: autodetectV4{Kubernetes: "NodeInternalIP"},
 		}},
@@ -86,6 +95,35 @@ type BirdTemplateData struct {
 	Version string
 	// Namespace is calico-node's namespace.
 	Namespace string
+}
+
+// BirdTemplateGuardData is what the check before the chart is rendered from.
+type BirdTemplateGuardData struct {
+	// Version is the Calico version about to be installed.
+	Version string
+	// Generation is its BIRD template generation, TemplateGeneration(Version).
+	Generation string
+	// Namespace is where the operator reads the bird-templates ConfigMap.
+	Namespace string
+}
+
+// TemplateGeneration is the generation of Calico's bird.cfg.template a version renders: "3.31"
+// for 3.31 and older (per-peer loops in the template, confd's getenv), "3.32" for 3.32 and later
+// (peers built in Go, getBGPConfig). A template of one generation does not render under the
+// other's confd. version must be valid (3.MINOR.PATCH).
+func TemplateGeneration(version string) string {
+	if m := versionPattern.FindStringSubmatch(version); m != nil {
+		if minor, _ := strconv.Atoi(m[1]); minor >= 32 {
+			return "3.32"
+		}
+	}
+	return "3.31"
+}
+
+// RenderBirdTemplateGuard renders the check that refuses a Calico version whose confd cannot
+// render the BIRD template published now.
+func RenderBirdTemplateGuard(d BirdTemplateGuardData) (string, error) {
+	return renderScript("bird-template-guard.sh.tmpl", d)
 }
 
 // RenderReady renders the wait for Calico's API and calico-node.
