@@ -140,6 +140,11 @@ version = 3
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   SystemdCgroup = true
+
+# The sandbox (pause) image kubeadm v1.37.2 expects (constants.PauseVersion, registry.k8s.io):
+# containerd 2 minors default to different pause versions, and kubeadm warns when they differ.
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = 'registry.k8s.io/pause:3.10.2'
 CONTAINERD
   systemctl restart containerd || forget /etc/containerd/config.toml
 fi

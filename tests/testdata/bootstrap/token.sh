@@ -17,7 +17,10 @@ if kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token
   exit 0
 fi
 expiration=$(date -u -d '+60 minutes' +%Y-%m-%dT%H:%M:%SZ)
-kubectl --kubeconfig "$kubeconfig" apply -f - >&2 <<TOKEN
+# create, not apply: token steps of workers added together run at once, and each may find no
+# Secret above. The first create wins; the others are refused with AlreadyExists, which is success
+# once the Secret is there.
+if ! out=$(kubectl --kubeconfig "$kubeconfig" create -f - 2>&1 <<TOKEN
 apiVersion: v1
 kind: Secret
 metadata:
@@ -33,4 +36,13 @@ stringData:
   usage-bootstrap-signing: "true"
   auth-extra-groups: system:bootstrappers:kubeadm:default-node-token
 TOKEN
+); then
+  if [[ $out == *AlreadyExists* ]] && kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token-ip9lk0" >/dev/null 2>&1; then
+    log "bootstrap token ip9lk0 was created by another step"
+    exit 0
+  fi
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
+printf '%s\n' "$out" >&2
 log "bootstrap token ip9lk0 created, valid for 60 minutes"
