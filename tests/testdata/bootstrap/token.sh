@@ -2,6 +2,11 @@
 # Makes sure the bootstrap token ip9lk0 exists so that sv-worker-0 can join. Runs on the
 # controller. The token is written as a Secret from standard input, never as a command-line
 # argument. Safe to run again: an existing token is left as it is.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -46,3 +51,4 @@ TOKEN
 fi
 printf '%s\n' "$out" >&2
 log "bootstrap token ip9lk0 created, valid for 60 minutes"
+}
