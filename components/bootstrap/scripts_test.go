@@ -36,7 +36,7 @@ const runTimeout = 60 * time.Second
 // machine running it.
 var realTools = []string{
 	"base64", "bash", "cat", "chmod", "cmp", "cp", "date", "dirname", "grep", "mkdir", "mktemp", "mv",
-	"rm", "sed", "sort", "tr", "wc",
+	"rm", "sed", "sort", "timeout", "tr", "wc",
 }
 
 // Values the scripts are rendered with.
@@ -734,9 +734,9 @@ func checkPrepared(controller bool) func(*testing.T, *node, result) {
 	return func(t *testing.T, n *node, r result) {
 		t.Helper()
 		want := packageVersionWant
-		install := "apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=" + want + " kubeadm=" + want + " kubectl=" + want
+		install := "apt-get install -o DPkg::Lock::Timeout=600 -y -q --allow-downgrades --allow-change-held-packages kubelet=" + want + " kubeadm=" + want + " kubectl=" + want
 		wantCalls(t, r.calls, install, 1)
-		wantCalls(t, r.calls, "apt-get install -y -q containerd.io", 1)
+		wantCalls(t, r.calls, "apt-get install -o DPkg::Lock::Timeout=600 -y -q containerd.io", 1)
 		wantCalls(t, r.calls, "apt-mark hold kubelet kubeadm kubectl", 1)
 		wantOrder(t, r.calls, "apt-get update *", "apt-get install *")
 		wantOrder(t, r.calls, install, "apt-mark hold kubelet kubeadm kubectl")
@@ -1061,7 +1061,7 @@ func failureCases() []failureCase {
 		}},
 		{name: "key conversion fails", of: "prepare-controller", faults: []string{"2 always gpg *"}, stopsAt: "gpg *", attempts: 1},
 		{name: "package lists fail", of: "prepare-controller", faults: []string{"100 always apt-get update *"}, stopsAt: "apt-get update *", attempts: 5, check: backoff},
-		{name: "containerd install fails", of: "prepare-controller", faults: []string{"100 always apt-get install -y -q containerd.io"}, stopsAt: "apt-get install *", attempts: 5, check: func(t *testing.T, n *node, r result) {
+		{name: "containerd install fails", of: "prepare-controller", faults: []string{"100 always apt-get install -o DPkg::Lock::Timeout=600 -y -q containerd.io"}, stopsAt: "apt-get install *", attempts: 5, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			wantCalls(t, r.calls, kubeletInstall, 0)
 			wantAbsent(t, n, "etc/containerd/config.toml")

@@ -52,3 +52,29 @@ func TestTokenStepsRace(t *testing.T) {
 		}
 	})
 }
+
+// TestChildReadsStdin: the scripts arrive on bash's standard input (bash -s, as remote.Command
+// sends them), which a child inherits. bash reads such a script a command at a time, so a child
+// that reads its standard input (a stand-in doing so here, a dpkg conffile prompt on a node) used
+// to take the rest of the script with it and the script ended early with success. Every command
+// the scripts run must find nothing there.
+func TestChildReadsStdin(t *testing.T) {
+	for _, c := range []struct {
+		name, reader, calls string
+		script              func(*testing.T) script
+		seed                func(*testing.T, *node)
+		check               func(*testing.T, *node, result)
+	}{
+		{"token", "kubectl", "kubectl * get secret *", tokenScript, apiUp, checkToken},
+		{"init", "kubeadm", "kubeadm *", initScript, func(*testing.T, *node) {}, checkInit},
+	} {
+		t.Run(c.name+" with "+c.reader, func(t *testing.T) {
+			n := newNode(t)
+			c.seed(t, n)
+			n.setState(t, "reads-stdin/"+c.reader, c.calls)
+			r := n.run(t, c.script(t))
+			mustSucceed(t, r)
+			c.check(t, n, r)
+		})
+	}
+}

@@ -3,6 +3,11 @@
 # and prints the admin kubeconfig on standard output (and nothing else). Rendered by metalk8s; safe
 # to run again: a control plane whose init finished is left as it is, one whose init was cut short
 # is reset and initialised again, and one that serves at another address or port is refused.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -204,3 +209,4 @@ KUBEADM
 fi
 wait_for 300 "the API server on sv-controller" api_ready
 cat "$admin"
+}

@@ -3,6 +3,11 @@
 # join finished is left as it is, one whose join was cut short is reset and joined again, and one
 # joined to a control plane that has moved (a new controller, another API port) is reset and
 # joins the control plane at 198.51.100.1:6443.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -91,3 +96,4 @@ kubeadm join --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
 mkdir -p "$(dirname "$finished")"
 : >"$finished"
 log "sv-worker-0 joined"
+}

@@ -3,6 +3,11 @@
 # systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2 held at that version, the host
 # firewall and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what
 # differs.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -53,6 +58,14 @@ forget() {
   log "failed to apply $1"
   exit 1
 }
+
+# First boot: cloud-init, and the unattended upgrades it starts, hold apt's and dpkg's locks for
+# minutes on a new machine. Wait for cloud-init (bounded; a machine without it, or where it ended
+# in error, goes on), and let apt wait for a lock still held (DPkg::Lock::Timeout, in seconds).
+if command -v cloud-init >/dev/null 2>&1; then
+  timeout 1200 cloud-init status --wait >/dev/null || log "cloud-init status --wait: exit $?; going on"
+fi
+apt_lock=DPkg::Lock::Timeout=600
 
 # The kubelet refuses to start with swap on.
 if [ -n "$(swapon --show --noheadings)" ]; then
@@ -113,7 +126,7 @@ installed() {
 apt_updated=0
 apt_update() {
   if [ "$apt_updated" -eq 0 ]; then
-    retry 5 apt-get update -q
+    retry 5 apt-get update -o "$apt_lock" -q
     apt_updated=1
   fi
 }
@@ -124,7 +137,7 @@ fi
 # containerd 2, configured for the kubelet's systemd cgroup driver.
 if [ -z "$(installed containerd.io)" ]; then
   apt_update
-  retry 5 apt-get install -y -q containerd.io
+  retry 5 apt-get install -o "$apt_lock" -y -q containerd.io
 fi
 containerd_major=$(containerd --version | sed -E 's/.* v?([0-9]+)\.[0-9]+\.[0-9]+.*/\1/')
 if [ "$containerd_major" != 2 ]; then
@@ -140,6 +153,11 @@ version = 3
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   SystemdCgroup = true
+
+# The sandbox (pause) image kubeadm v1.37.2 expects (constants.PauseVersion, registry.k8s.io):
+# containerd 2 minors default to different pause versions, and kubeadm warns when they differ.
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = 'registry.k8s.io/pause:3.10.2'
 CONTAINERD
   systemctl restart containerd || forget /etc/containerd/config.toml
 fi
@@ -152,7 +170,7 @@ want=1.37.2-1.1
 if [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" ] || [ "$(installed kubectl)" != "$want" ]; then
   apt_update
   apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
-  retry 5 apt-get install -y -q --allow-downgrades --allow-change-held-packages \
+  retry 5 apt-get install -o "$apt_lock" -y -q --allow-downgrades --allow-change-held-packages \
     "kubelet=$want" "kubeadm=$want" "kubectl=$want"
 fi
 if [ "$(apt-mark showhold kubelet kubeadm kubectl | wc -l)" -ne 3 ]; then
@@ -238,3 +256,4 @@ rm -f "$root/etc/metalk8s/init.finished" "$root/etc/metalk8s/join.finished"
 echo "metalk8s: node reset" >&2
 RESET
 log "sv-worker-0 is prepared"
+}

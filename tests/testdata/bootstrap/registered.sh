@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Waits until sv-worker-0 is registered in the cluster. Runs on the controller; the delete action
 # of this step drains and removes the node (metalk8s-remove-node).
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -28,3 +33,4 @@ wait_for() {
 wait_for 600 "node sv-worker-0 to register" \
   kubectl --kubeconfig "$root/etc/kubernetes/admin.conf" get node "sv-worker-0"
 log "sv-worker-0 is registered"
+}

@@ -6,9 +6,20 @@ if [ "${DEBIAN_FRONTEND:-}" != noninteractive ]; then
   echo "apt-get: DEBIAN_FRONTEND is not noninteractive: apt could prompt" >&2
   exit 100
 fi
-command='' allow_held=0 packages=()
+# A lock held by another apt or dpkg ($state/dpkg-lock: "HOLDER SECONDS", SECONDS until it is
+# released) fails the call at once, as apt does, unless -o DPkg::Lock::Timeout gives it as long.
+command='' allow_held=0 packages=() lock_timeout=0 option=0
 for arg in "$@"; do
+  if [ "$option" = 1 ]; then
+    option=0
+    case $arg in
+    DPkg::Lock::Timeout=[0-9]*) lock_timeout=${arg#*=} ;;
+    *) unsupported ;;
+    esac
+    continue
+  fi
   case $arg in
+  -o) option=1 ;;
   --allow-change-held-packages) allow_held=1 ;;
   -y | -q | --allow-downgrades) ;;
   -*) unsupported ;;
@@ -18,6 +29,14 @@ for arg in "$@"; do
   esac
 done
 mkdir -p "$state/dpkg"
+if [ -f "$state/dpkg-lock" ]; then
+  read -r holder seconds <"$state/dpkg-lock"
+  if [ "$lock_timeout" -lt "$seconds" ]; then
+    echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1042 ($holder)" >&2
+    exit 100
+  fi
+  rm -f "$state/dpkg-lock" # released while this call waited
+fi
 case $command in
 update)
   [ ${#packages[@]} -eq 0 ] || unsupported

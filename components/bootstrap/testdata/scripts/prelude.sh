@@ -8,6 +8,14 @@ root=${METALK8S_ROOT:?}
 state=${STANDIN_STATE:?}
 call="$me${*:+ $*}"
 printf '%s\n' "$call" >>"${STANDIN_LOG:?}"
+# A call matching the glob in $state/reads-stdin/NAME reads all of its standard input first, as a
+# prompting child would: run from a script piped to bash -s, it would eat the rest of the script.
+if [ -f "$state/reads-stdin/$me" ]; then
+  # shellcheck disable=SC2053 # a pattern on purpose.
+  if [[ $call == $(cat "$state/reads-stdin/$me") ]]; then
+    cat >/dev/null
+  fi
+fi
 
 # $STANDIN_FAULTS holds one rule a line: "EXIT TIMES GLOB". A call matching GLOB (as logged) exits
 # with EXIT, the first TIMES times it is made, or every time when TIMES is "always". Rule N counts
