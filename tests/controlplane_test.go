@@ -365,8 +365,9 @@ func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
 // barrierLimit bounds how long a script's first kubectl call waits for the others'.
 const barrierLimit = 20 * time.Second
 
-// barrier returns a directory holding a kubectl that runs the real one once n scripts (told apart
-// by their PID, kubectl's parent) have called it, or after barrierLimit.
+// barrier returns a directory holding a kubectl that lines up the calls of n scripts (told apart
+// by their PID, kubectl's parent): a script's k-th call runs the real kubectl once each of the n
+// scripts has made its k-th call or exited, or after barrierLimit.
 func (c *clusterFixture) barrier(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -384,8 +385,13 @@ k=0
 while [ -e "$arrived/$PPID.$k" ]; do k=$((k + 1)); done
 : >"$arrived/$PPID.$k"
 for ((i = 0; i < %[3]d; i++)); do
-  calls=("$arrived"/*".$k")
-  [ "${#calls[@]}" -ge %[4]d ] && break
+  ready=0
+  for first in "$arrived"/*.0; do
+    pid=${first##*/}
+    pid=${pid%%.0}
+    if [ -e "$arrived/$pid.$k" ] || ! kill -0 "$pid" 2>/dev/null; then ready=$((ready + 1)); fi
+  done
+  [ "$ready" -ge %[4]d ] && break
   %[5]q 0.05
 done
 exec %[6]q "$@"
