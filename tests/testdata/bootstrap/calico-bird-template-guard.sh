@@ -7,6 +7,11 @@
 # calico-node has rolled out, which it never does with a template it cannot render: the upgrade
 # would stall on its first node. So while a template is published, a change of generation is
 # refused here, before anything changes.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -60,3 +65,4 @@ fi
 log "refusing to install Calico 3.31.7: the bird-templates ConfigMap in tigera-operator holds a BIRD template of $(describe "$published"), which calico-node 3.31.7 ($(describe 3.31)) cannot render"
 log "to move between Calico 3.31 and 3.32: run an update with loadBalancer.mode calico and the Calico version now running (it removes the template), then change calico.version, then set the mode back"
 exit 1
+}

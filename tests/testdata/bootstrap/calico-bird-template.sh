@@ -3,6 +3,11 @@
 # add the passive 127.0.0.1 peer to it. Runs on the controller. The template is read from a fresh
 # container of calico-node's own image: in calico-node itself the file is hidden by the edited
 # template metalk8s published, which would never follow a Calico upgrade.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -67,3 +72,4 @@ wait_for 300 "the template read from $image" succeeded
 template=$(k logs "$pod")
 k delete pod "$pod" --ignore-not-found >&2
 printf '%s\n' "$template"
+}

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Waits until Calico can take BGP objects: the Calico API server serves projectcalico.org/v3 and
 # calico-node runs on every node. Runs on the controller; every wait is bounded.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
 set -o errexit -o nounset -o pipefail
 export DEBIAN_FRONTEND=noninteractive
 # Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
@@ -31,3 +36,4 @@ wait_for 900 "the projectcalico.org/v3 API (Calico API server)" \
 wait_for 900 "calico-node on every node" \
   kubectl --kubeconfig "$kubeconfig" -n calico-system rollout status daemonset/calico-node --timeout=10s
 log "Calico is ready"
+}
