@@ -80,7 +80,7 @@ func md5Problem(p string) string {
 	}
 	var missing []string
 	if n := utf8.RuneCountInString(p); n < MinMD5Length || n > MaxMD5Length {
-		return fmt.Sprintf("is shorter or longer than that")
+		return "is shorter or longer than that"
 	}
 	if !lower {
 		missing = append(missing, "a lower-case letter")
