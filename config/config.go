@@ -9,8 +9,13 @@ package config
 const Key = "metalk8s:cluster"
 
 // Cluster is the whole stack configuration. Every field documents its default; an empty value
-// means "use the default".
+// means "use the default". It describes one of two modes: Equinix Metal (the keys from Project to
+// SSH, MetalKeys), or the servers mode (Servers), the cluster on servers that exist. The keys from
+// Kubernetes on are shared.
 type Cluster struct {
+	// Servers chooses the servers mode: the servers and their BGP routers. It excludes every
+	// Equinix Metal key.
+	Servers *Servers `json:"servers,omitempty"`
 	// Project is the Equinix Metal project: an existing one (ID) or one to create.
 	Project Project `json:"project"`
 	// Metro is the Equinix Metal metro code of every device and public elastic IP (required, e.g. "sv").

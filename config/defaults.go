@@ -33,6 +33,40 @@ const (
 
 // ApplyDefaults fills every empty field with its documented default.
 func (c *Cluster) ApplyDefaults() {
+	if c.Servers != nil {
+		c.Servers.applyDefaults()
+	} else {
+		c.applyMetalDefaults()
+	}
+	k := &c.Kubernetes
+	setString(&k.Version, DefaultKubernetesVersion)
+	if k.APIPort == 0 {
+		k.APIPort = DefaultAPIPort
+	}
+	setString(&k.PodCIDR, DefaultPodCIDR)
+	setString(&k.ServiceCIDR, DefaultServiceCIDR)
+	// CoreDNS's address follows from the service range; without one, validation reports the range.
+	if dns, err := bootstrap.DNSServiceIP(k.ServiceCIDR); err == nil {
+		setString(&k.DNSServiceIP, dns)
+	}
+	setString(&k.DNSDomain, DefaultDNSDomain)
+	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
+	for i := range c.LoadBalancer.Pools {
+		if c.LoadBalancer.Pools[i].AutoAssign == nil {
+			yes := true
+			c.LoadBalancer.Pools[i].AutoAssign = &yes
+		}
+	}
+	setString(&c.Calico.Version, DefaultCalicoVersion)
+	setString(&c.MetalLB.Version, DefaultMetalLBVersion)
+	if c.MetalLB.ASN == nil {
+		asn := DefaultMetalLBASN
+		c.MetalLB.ASN = &asn
+	}
+}
+
+// applyMetalDefaults fills the Equinix Metal mode's empty fields.
+func (c *Cluster) applyMetalDefaults() {
 	// UUIDs are case-insensitive (RFC 9562); Metal returns them in lower case, and an ID that
 	// differs from the one read back would look like a change of project to the provider.
 	c.Project.ID = lowerUUID(c.Project.ID)
@@ -48,35 +82,26 @@ func (c *Cluster) ApplyDefaults() {
 		n := DefaultWorkerCount
 		c.Workers.Count = &n
 	}
-	k := &c.Kubernetes
-	setString(&k.Version, DefaultKubernetesVersion)
-	if k.APIPort == 0 {
-		k.APIPort = DefaultAPIPort
-	}
-	setString(&k.PodCIDR, DefaultPodCIDR)
-	setString(&k.ServiceCIDR, DefaultServiceCIDR)
-	// CoreDNS's address follows from the service range; without one, validation reports the range.
-	if dns, err := bootstrap.DNSServiceIP(k.ServiceCIDR); err == nil {
-		setString(&k.DNSServiceIP, dns)
-	}
-	setString(&k.DNSDomain, DefaultDNSDomain)
 	if c.BGP.ASN == nil {
 		asn := DefaultLocalASN
 		c.BGP.ASN = &asn
 	}
-	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
-	for i := range c.LoadBalancer.Pools {
-		if c.LoadBalancer.Pools[i].AutoAssign == nil {
-			yes := true
-			c.LoadBalancer.Pools[i].AutoAssign = &yes
-		}
+}
+
+// LocalASN is the ASN every node announces from, in either mode.
+func (c *Cluster) LocalASN() int64 {
+	if c.Servers != nil {
+		return *c.Servers.ASN
 	}
-	setString(&c.Calico.Version, DefaultCalicoVersion)
-	setString(&c.MetalLB.Version, DefaultMetalLBVersion)
-	if c.MetalLB.ASN == nil {
-		asn := DefaultMetalLBASN
-		c.MetalLB.ASN = &asn
+	return *c.BGP.ASN
+}
+
+// WorkerCount is the number of workers, in either mode.
+func (c *Cluster) WorkerCount() int {
+	if c.Servers != nil {
+		return len(c.Servers.Workers)
 	}
+	return *c.Workers.Count
 }
 
 func setString(field *string, def string) {

@@ -40,18 +40,33 @@ var (
 	// Networks the node addresses live in: Metal's private addresses come from 10.0.0.0/8, and the
 	// newer sites' top-of-rack peers are link-local. Pod or service ranges there would shadow them.
 	reservedNetworks = []struct {
-		prefix netip.Prefix
-		why    string
+		prefix    netip.Prefix
+		why       string
+		metalOnly bool
 	}{
-		{netip.MustParsePrefix("10.0.0.0/8"), "Equinix Metal's private network"},
-		{netip.MustParsePrefix("169.254.0.0/16"), "the link-local top-of-rack peers"},
-		{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+		{netip.MustParsePrefix("10.0.0.0/8"), "Equinix Metal's private network", true},
+		{netip.MustParsePrefix("169.254.0.0/16"), "the link-local top-of-rack peers", false},
+		{netip.MustParsePrefix("127.0.0.0/8"), "loopback", false},
 	}
 )
 
 // Validate returns every problem of a defaulted configuration, or nil.
 func (c *Cluster) Validate() Errors {
 	var v collector
+	if c.Servers != nil {
+		for _, k := range c.metalKeysSet() {
+			v.add(k, nil, "is an Equinix Metal key, and %s.servers chooses the servers mode, which takes none: remove one of the two", Key)
+		}
+		owned := c.validateServers(&v)
+		c.validateKubernetes(&v)
+		c.validateNodeNetworks(&v, owned)
+		c.validateKubeadm(&v)
+		c.validateAPIServer(&v)
+		c.validateBGP(&v)
+		c.validateLoadBalancer(&v)
+		c.validateServerPools(&v, owned)
+		return v.errs
+	}
 	c.validateProject(&v)
 	c.validateMachines(&v)
 	c.validateKubernetes(&v)
@@ -139,6 +154,9 @@ func (c *Cluster) validateKubernetes(v *collector) {
 			continue
 		}
 		for _, n := range reservedNetworks {
+			if c.Servers != nil && n.metalOnly {
+				continue
+			}
 			if r.prefix.Overlaps(n.prefix) {
 				v.add(r.key, r.prefix.String(), "overlaps %s %s", n.why, n.prefix)
 			}
@@ -154,7 +172,7 @@ func (c *Cluster) validateAPIServer(v *collector) {
 	case !a.PrivateOnly && len(a.AllowedCIDRs) == 0:
 		v.add("apiServer", nil, "choose how Pulumi reaches the API server: apiServer.allowedCidrs lists the "+
 			"sources allowed on the controller's public address (for example your own address/32), or "+
-			"apiServer.privateOnly: true when Pulumi runs inside the Metal private network")
+			"apiServer.privateOnly: true when Pulumi runs inside the servers' private network")
 	}
 	for i, cidr := range a.AllowedCIDRs {
 		parseCIDR(v, fmt.Sprintf("apiServer.allowedCidrs[%d]", i), cidr)
@@ -168,8 +186,13 @@ const (
 )
 
 func (c *Cluster) validateBGP(v *collector) {
-	asn := *c.BGP.ASN
+	asn, asnKey := c.LocalASN(), "bgp.asn"
+	if c.Servers != nil {
+		asnKey = "servers.asn"
+	}
 	switch {
+	case c.Servers != nil:
+		// validateServers checks servers.asn; the routers' ASN is the user's.
 	case !privateASN(asn):
 		v.add("bgp.asn", asn, "must be a private ASN, %d-%d on Equinix Metal", MinMetalASN, MaxMetalASN)
 	case asn == TorASN:
@@ -178,10 +201,10 @@ func (c *Cluster) validateBGP(v *collector) {
 	switch m := *c.MetalLB.ASN; {
 	case !privateASN(m):
 		v.add("metallb.asn", m, "must be a private ASN: 64512-65534 or 4200000000-4294967294")
-	case m == TorASN:
+	case m == TorASN && c.Servers == nil:
 		v.add("metallb.asn", m, "is the top-of-rack routers' ASN")
 	case m == asn:
-		v.add("metallb.asn", m, "equals bgp.asn: the speakers' session with the node's BIRD must be eBGP")
+		v.add("metallb.asn", m, "equals %s: the speakers' session with the node's BIRD must be eBGP", asnKey)
 	}
 }
 
@@ -225,15 +248,19 @@ func (c *Cluster) validateElasticIPs(v *collector) {
 }
 
 func (c *Cluster) validateSSH(v *collector) {
-	if c.SSH.PrivateKey == "" {
-		return
+	if c.SSH.PrivateKey != "" {
+		checkPrivateKey(v, "ssh.privateKey", c.SSH.PrivateKey)
 	}
-	if _, err := ssh.ParseRawPrivateKey([]byte(c.SSH.PrivateKey)); err != nil {
+}
+
+// checkPrivateKey refuses what Pulumi cannot log in with; the key itself is never shown.
+func checkPrivateKey(v *collector, key, pem string) {
+	if _, err := ssh.ParseRawPrivateKey([]byte(pem)); err != nil {
 		detail := "must be an unencrypted OpenSSH or PEM private key"
 		if _, ok := err.(*ssh.PassphraseMissingError); ok {
 			detail = "is protected by a passphrase; Pulumi needs an unencrypted key (kept as a secret)"
 		}
-		v.add("ssh.privateKey", redacted, "%s", detail)
+		v.add(key, redacted, "%s", detail)
 	}
 }
 
@@ -296,6 +323,10 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 		at := fmt.Sprintf("loadBalancer.pools[%d]", i)
 		checkName(v, at+".name", p.Name, names, "pool")
 		switch {
+		case p.ElasticIP != "" && c.Servers != nil:
+			v.add(at+".elasticIp", p.ElasticIP, "the servers mode has no elastic IP blocks: give the pool's ranges as cidrs")
+		case c.Servers != nil && len(p.CIDRs) == 0:
+			v.add(at+".cidrs", nil, "required: the ranges (your own or routed to you by your provider) the pool hands out")
 		case p.ElasticIP != "" && len(p.CIDRs) > 0:
 			v.add(at, nil, "set elasticIp or cidrs, not both")
 		case p.ElasticIP == "" && len(p.CIDRs) == 0:
@@ -327,8 +358,12 @@ func (c *Cluster) validateLoadBalancer(v *collector) {
 		}
 	}
 	// The speakers run on the workers: without one, nothing would announce the pools.
-	if lb.Mode == string(topology.ModeBirdLocalPeer) && *c.Workers.Count == 0 {
-		v.add("loadBalancer.mode", lb.Mode, "needs at least one worker (workers.count), where MetalLB's speakers run; use calico on a one-node cluster")
+	if lb.Mode == string(topology.ModeBirdLocalPeer) && c.WorkerCount() == 0 {
+		workers := "workers.count"
+		if c.Servers != nil {
+			workers = "servers.workers"
+		}
+		v.add("loadBalancer.mode", lb.Mode, "needs at least one worker (%s), where MetalLB's speakers run; use calico on a one-node cluster", workers)
 	}
 	if c.Ingress.Enabled {
 		if c.Ingress.Pool == "" {

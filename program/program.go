@@ -6,6 +6,7 @@ package program
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/metalk8s/metalk8s/components/bootstrap"
@@ -13,6 +14,7 @@ import (
 	"github.com/metalk8s/metalk8s/components/metal"
 	"github.com/metalk8s/metalk8s/components/metalcluster"
 	"github.com/metalk8s/metalk8s/components/metallbpools"
+	"github.com/metalk8s/metalk8s/components/servercluster"
 	"github.com/metalk8s/metalk8s/components/topology"
 	"github.com/metalk8s/metalk8s/config"
 )
@@ -22,8 +24,10 @@ const ClusterName = "metalk8s"
 
 // Outputs are the composed components, whose outputs the stack exports.
 type Outputs struct {
-	// Cluster is the Metal layer and the kubeadm bootstrap.
+	// Cluster is the Metal layer and the kubeadm bootstrap (Equinix Metal mode; else nil).
 	Cluster *metalcluster.MetalCluster
+	// Servers are the given servers and the kubeadm bootstrap (servers mode; else nil).
+	Servers *servercluster.ServerCluster
 	// Calico is the network plugin with its BGP peerings.
 	Calico *calicobgp.CalicoBGP
 	// MetalLB assigns LoadBalancer addresses from the pools.
@@ -64,32 +68,64 @@ func Program(ctx *pulumi.Context) (*Outputs, error) {
 	return out, nil
 }
 
-// Deploy registers the components for a parsed configuration: MetalCluster, then CalicoBGP on
-// its nodes and peers, then MetalLBPools once Calico is ready. The LoadBalancer pools are built
-// once and handed to both Kubernetes components.
+// producer is what the Kubernetes components need of the layer that made the machines: either
+// producer (MetalCluster, ServerCluster) gives the same.
+type producer struct {
+	provider      *kubernetes.Provider
+	shell         *bootstrap.Bootstrap
+	localASN      int
+	nodes         []calicobgp.Node
+	peerPasswords map[string]pulumi.StringInput
+	blocks        pulumi.StringMap
+	checkPools    func([]topology.LoadBalancerPool) []topology.LoadBalancerPool
+}
+
+// Deploy registers the components for a parsed configuration: the producer of the machines
+// (MetalCluster, or ServerCluster in the servers mode), then CalicoBGP on its nodes and peers,
+// then MetalLBPools once Calico is ready. The LoadBalancer pools are built once and handed to both
+// Kubernetes components.
 func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
-	cluster, err := metalcluster.NewMetalCluster(ctx, ClusterName, ClusterArgs(cfg))
-	if err != nil {
-		return nil, err
+	out := &Outputs{Mode: topology.LoadBalancerMode(cfg.LoadBalancer.Mode), IngressEnabled: cfg.Ingress.Enabled}
+	var p producer
+	if cfg.Servers != nil {
+		servers, err := servercluster.NewServerCluster(ctx, ClusterName, ServersArgs(cfg))
+		if err != nil {
+			return nil, err
+		}
+		out.Servers = servers
+		p = producer{provider: servers.Provider, shell: servers.Bootstrap, localASN: servers.LocalASN,
+			peerPasswords: servers.PeerPasswords, checkPools: servers.CheckPools}
+		for _, n := range servers.Nodes {
+			p.nodes = append(p.nodes, calicobgp.Node{Name: n.Name, Info: n.Info})
+		}
+	} else {
+		cluster, err := metalcluster.NewMetalCluster(ctx, ClusterName, ClusterArgs(cfg))
+		if err != nil {
+			return nil, err
+		}
+		out.Cluster = cluster
+		// Ranges are checked against what only Metal knows (node addresses, reserved blocks)
+		// before MetalLB may hand out an address of theirs.
+		p = producer{provider: cluster.Provider, shell: cluster.Bootstrap, localASN: cluster.LocalASN,
+			blocks: cluster.ElasticIPCIDRs(), checkPools: cluster.CheckPools}
+		for _, n := range cluster.Nodes {
+			p.nodes = append(p.nodes, calicobgp.Node{Name: n.Hostname, Info: n.Info})
+		}
 	}
-	pools := Pools(cfg, cluster)
-	mode := topology.LoadBalancerMode(cfg.LoadBalancer.Mode)
-	nodes := make([]calicobgp.Node, len(cluster.Nodes))
-	for i, n := range cluster.Nodes {
-		nodes[i] = calicobgp.Node{Name: n.Hostname, Info: n.Info}
-	}
+	pools := Pools(cfg, p.blocks)
 	calicoArgs := &calicobgp.CalicoBGPArgs{
-		Provider:   cluster.Provider,
-		Shell:      cluster.Bootstrap,
-		Version:    cfg.Calico.Version,
-		PodCIDR:    cfg.Kubernetes.PodCIDR,
-		LocalASN:   cluster.LocalASN,
-		Nodes:      nodes,
-		Mode:       mode,
-		Pools:      pools,
-		MetalLBASN: int(*cfg.MetalLB.ASN),
+		Provider:      p.provider,
+		Shell:         p.shell,
+		Version:       cfg.Calico.Version,
+		PodCIDR:       cfg.Kubernetes.PodCIDR,
+		LocalASN:      p.localASN,
+		Nodes:         p.nodes,
+		Mode:          out.Mode,
+		Pools:         pools,
+		MetalLBASN:    int(*cfg.MetalLB.ASN),
+		PeerPasswords: p.peerPasswords,
 	}
-	if cfg.BGP.MD5Password != "" {
+	if cfg.Servers == nil && cfg.BGP.MD5Password != "" {
 		calicoArgs.MD5Password = secret(cfg.BGP.MD5Password)
 	}
 	calico, err := calicobgp.NewCalicoBGP(ctx, ClusterName, calicoArgs)
@@ -97,13 +133,11 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 		return nil, err
 	}
 	lbArgs := &metallbpools.MetalLBPoolsArgs{
-		Provider: cluster.Provider,
-		Version:  cfg.MetalLB.Version,
-		Mode:     mode,
-		// Ranges are checked against what only Metal knows (node addresses, reserved blocks)
-		// before MetalLB may hand out an address of theirs.
-		Pools:      cluster.CheckPools(pools),
-		LocalASN:   cluster.LocalASN,
+		Provider:   p.provider,
+		Version:    cfg.MetalLB.Version,
+		Mode:       out.Mode,
+		Pools:      p.checkPools(pools),
+		LocalASN:   p.localASN,
 		MetalLBASN: int(*cfg.MetalLB.ASN),
 		DependsOn:  []pulumi.Resource{calico.Ready},
 	}
@@ -114,13 +148,13 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Outputs{Cluster: cluster, Calico: calico, MetalLB: metallb, Mode: mode, IngressEnabled: cfg.Ingress.Enabled,
-		Warnings: calico.Warnings}, nil
+	out.Calico, out.MetalLB, out.Warnings = calico, metallb, calico.Warnings
+	return out, nil
 }
 
-// Pools are the configured LoadBalancer pools: an elastic IP block's CIDR or private CIDRs.
-func Pools(cfg *config.Cluster, cluster *metalcluster.MetalCluster) []topology.LoadBalancerPool {
-	blocks := cluster.ElasticIPCIDRs()
+// Pools are the configured LoadBalancer pools: an elastic IP block's CIDR (blocks by name) or
+// the CIDRs written out.
+func Pools(cfg *config.Cluster, blocks pulumi.StringMap) []topology.LoadBalancerPool {
 	pools := make([]topology.LoadBalancerPool, 0, len(cfg.LoadBalancer.Pools))
 	for _, p := range cfg.LoadBalancer.Pools {
 		pool := topology.LoadBalancerPool{Name: p.Name, AutoAssign: *p.AutoAssign}
@@ -150,14 +184,7 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 		WorkerPlan:      cfg.Workers.Plan,
 		WorkerCount:     *cfg.Workers.Count,
 		LocalASN:        int(*cfg.BGP.ASN),
-		Kubernetes: bootstrap.KubernetesArgs{
-			Version:      cfg.Kubernetes.Version,
-			APIPort:      cfg.Kubernetes.APIPort,
-			PodCIDR:      cfg.Kubernetes.PodCIDR,
-			ServiceCIDR:  cfg.Kubernetes.ServiceCIDR,
-			DNSServiceIP: cfg.Kubernetes.DNSServiceIP,
-			DNSDomain:    cfg.Kubernetes.DNSDomain,
-		},
+		Kubernetes:      kubernetesArgs(cfg),
 		APIAccess: bootstrap.APIAccess{
 			AllowedCIDRs: cfg.APIServer.AllowedCIDRs,
 			PrivateOnly:  cfg.APIServer.PrivateOnly,
@@ -186,27 +213,97 @@ func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 	return a
 }
 
+// ServersArgs maps the servers mode's configuration to ServerCluster's Args. Secret settings
+// become secret inputs.
+func ServersArgs(cfg *config.Cluster) *servercluster.ServerClusterArgs {
+	s := cfg.Servers
+	peers := func(ps []config.Peer) []servercluster.Peer {
+		if ps == nil {
+			return nil
+		}
+		out := make([]servercluster.Peer, len(ps))
+		for i, p := range ps {
+			out[i] = servercluster.Peer{Address: p.Address, ASN: int(p.ASN), Multihop: p.Multihop}
+			if p.MD5Password != "" {
+				out[i].MD5Password = secret(p.MD5Password)
+			}
+		}
+		return out
+	}
+	server := func(srv config.Server) servercluster.Server {
+		return servercluster.Server{
+			Name: srv.Name, ID: srv.ID, SSHAddress: srv.SSHAddress, SSHPort: srv.SSHPort,
+			PrivateIPv4: srv.PrivateIPv4, PublicIPv4: srv.PublicIPv4, Gateway: srv.Gateway, Peers: peers(srv.Peers),
+		}
+	}
+	a := &servercluster.ServerClusterArgs{
+		Controller:    server(s.Controller),
+		LocalASN:      int(*s.ASN),
+		Peers:         peers(s.Peers),
+		SSHUser:       s.SSH.User,
+		SSHPrivateKey: secret(s.SSH.PrivateKey),
+		Kubernetes:    kubernetesArgs(cfg),
+		APIAccess:     bootstrap.APIAccess{AllowedCIDRs: cfg.APIServer.AllowedCIDRs, PrivateOnly: cfg.APIServer.PrivateOnly},
+		// As in the Metal mode: workers run MetalLB's speakers in the bird-local-peer mode.
+		WorkerLabels: map[string]string{topology.SpeakerLabel: topology.SpeakerLabelValue},
+	}
+	for _, w := range s.Workers {
+		a.Workers = append(a.Workers, server(w))
+	}
+	if b := s.SSH.Bastion; b != nil {
+		a.Bastion = &bootstrap.Bastion{Address: b.Address, Port: b.Port, User: b.User}
+		if b.PrivateKey != "" {
+			a.Bastion.PrivateKey = secret(b.PrivateKey)
+		}
+	}
+	return a
+}
+
+// kubernetesArgs are the bootstrap's Kubernetes settings, the same in both modes.
+func kubernetesArgs(cfg *config.Cluster) bootstrap.KubernetesArgs {
+	return bootstrap.KubernetesArgs{
+		Version:      cfg.Kubernetes.Version,
+		APIPort:      cfg.Kubernetes.APIPort,
+		PodCIDR:      cfg.Kubernetes.PodCIDR,
+		ServiceCIDR:  cfg.Kubernetes.ServiceCIDR,
+		DNSServiceIP: cfg.Kubernetes.DNSServiceIP,
+		DNSDomain:    cfg.Kubernetes.DNSDomain,
+	}
+}
+
 // Map is the stack outputs by name.
 func (o *Outputs) Map() pulumi.Map {
-	c := o.Cluster
-	nodes, eips := c.NodeInfos(), c.ElasticIPCIDRs()
 	m := pulumi.Map{
-		"projectId":             c.ProjectID,
-		"localAsn":              pulumi.Int(c.LocalASN),
-		"controllerPublicIpv4":  c.Controller().Device.AccessPublicIpv4,
-		"controllerPrivateIpv4": c.Controller().Device.AccessPrivateIpv4,
-		"nodes":                 nodes,
-		"elasticIps":            eips,
-		"sshPublicKey":          c.SSHPublicKey,
-		"sshPrivateKey":         c.SSHPrivateKey,
-		"kubeconfig":            c.Kubeconfig,
-		"apiEndpoint":           c.APIEndpoint,
-		"loadBalancerMode":      pulumi.String(string(o.Mode)),
-		"pools":                 o.MetalLB.PoolCIDRs,
-		"announcedByCalico":     o.Calico.Announced,
+		"loadBalancerMode":  pulumi.String(string(o.Mode)),
+		"pools":             o.MetalLB.PoolCIDRs,
+		"announcedByCalico": o.Calico.Announced,
 	}
 	if o.IngressEnabled {
 		m["ingressAddress"] = o.MetalLB.IngressAddress
 	}
+	if s := o.Servers; s != nil {
+		ctl := s.Controller().Server
+		m["localAsn"] = pulumi.Int(s.LocalASN)
+		m["controllerPrivateIpv4"] = pulumi.String(ctl.PrivateIPv4)
+		if ctl.PublicIPv4 != "" {
+			m["controllerPublicIpv4"] = pulumi.String(ctl.PublicIPv4)
+		}
+		m["nodes"] = s.NodeInfos()
+		m["sshPublicKey"] = s.SSHPublicKey
+		m["kubeconfig"] = s.Kubeconfig
+		m["apiEndpoint"] = s.APIEndpoint
+		return m
+	}
+	c := o.Cluster
+	m["projectId"] = c.ProjectID
+	m["localAsn"] = pulumi.Int(c.LocalASN)
+	m["controllerPublicIpv4"] = c.Controller().Device.AccessPublicIpv4
+	m["controllerPrivateIpv4"] = c.Controller().Device.AccessPrivateIpv4
+	m["nodes"] = c.NodeInfos()
+	m["elasticIps"] = c.ElasticIPCIDRs()
+	m["sshPublicKey"] = c.SSHPublicKey
+	m["sshPrivateKey"] = c.SSHPrivateKey
+	m["kubeconfig"] = c.Kubeconfig
+	m["apiEndpoint"] = c.APIEndpoint
 	return m
 }

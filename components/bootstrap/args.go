@@ -30,7 +30,10 @@ type Host struct {
 	SSHAddress pulumi.StringInput
 	// PrivateIPv4 is the address Kubernetes binds to and advertises (required).
 	PrivateIPv4 pulumi.StringInput
-	// PublicIPv4 is the address the host firewall closes (required).
+	// PublicIPv4 is the host's public address, which the host firewall closes to all but SSH (and
+	// the API server's allowed sources on the controller). Optional: nil is a host without one,
+	// whose IPv4 traffic the firewall leaves alone. The controller needs one unless
+	// APIAccess.PrivateOnly: the kubeconfig uses it.
 	PublicIPv4 pulumi.StringInput
 	// ID identifies the machine: it changes when the machine is replaced (a device ID). Optional;
 	// without it SSHAddress stands in. Every step on or for the host is replaced with the machine:
@@ -38,6 +41,8 @@ type Host struct {
 	// old node is drained, deleted and reset first if the old machine is deleted before its
 	// replacement is created (a worker keeps its name, so it should be: DeleteBeforeReplace).
 	ID pulumi.StringInput
+	// SSHPort is sshd's port at SSHAddress. Default 22.
+	SSHPort int
 	// DependsOn are resources the host's first step waits for (the machine itself).
 	DependsOn []pulumi.Resource
 	// Labels are node labels the kubelet registers the node with (outside the kubernetes.io and
@@ -73,6 +78,18 @@ type APIAccess struct {
 	PrivateOnly bool
 }
 
+// Bastion is a jump host.
+type Bastion struct {
+	// Address of the jump host (required).
+	Address string
+	// Port is its sshd's port. Default 22.
+	Port int
+	// User Pulumi logs in as there. Default: BootstrapArgs.SSHUser.
+	User string
+	// PrivateKey authenticates Pulumi there. Default: BootstrapArgs.SSHPrivateKey.
+	PrivateKey pulumi.StringInput
+}
+
 // BootstrapArgs configure a Bootstrap.
 type BootstrapArgs struct {
 	// Controller is the single control-plane host (required).
@@ -87,6 +104,8 @@ type BootstrapArgs struct {
 	SSHUser string
 	// SSHPrivateKey authenticates Pulumi on every host (required, kept secret).
 	SSHPrivateKey pulumi.StringInput
+	// Bastion is the jump host Pulumi reaches the hosts through; nil connects directly.
+	Bastion *Bastion
 	// TokenTTLMinutes is the lifetime of the join token each worker's join step makes sure of.
 	// Default DefaultTokenTTLMinutes.
 	TokenTTLMinutes int
@@ -138,9 +157,12 @@ func (a BootstrapArgs) validate() error {
 			add("%s.Name %q: must be a Kubernetes node name (lower-case letters, digits, '-' and '.')", label, h.Name)
 		}
 		seen[h.Name] = true
-		if h.SSHAddress == nil || h.PrivateIPv4 == nil || h.PublicIPv4 == nil {
-			add("%s: SSHAddress, PrivateIPv4 and PublicIPv4 are required", label)
+		if h.SSHAddress == nil || h.PrivateIPv4 == nil {
+			add("%s: SSHAddress and PrivateIPv4 are required", label)
 		}
+	}
+	if a.Controller.PublicIPv4 == nil && !a.APIAccess.PrivateOnly {
+		add("Controller.PublicIPv4 is required unless APIAccess.PrivateOnly: the API server's allowed sources reach it there")
 	}
 	if err := a.Kubernetes.Validate(); err != nil {
 		errs = append(errs, err)

@@ -195,14 +195,20 @@ func (s *steps) credentials() error {
 }
 
 // machine ties a step to the machine it concerns: a replaced machine replaces the step, so that
-// the step runs again on (or for) the new machine, and the old step's delete action runs first
-// when the machine is deleted before its replacement is created.
+// the step runs again on (or for) the new machine. Such a step carries onItsMachine.
 func machine(h Host) pulumi.Array {
 	if h.ID != nil {
 		return pulumi.Array{h.ID}
 	}
 	return pulumi.Array{h.SSHAddress}
 }
+
+// onItsMachine replaces a step tied to a machine delete-first: the old step's delete action
+// (drain, delete and reset for a join) runs before the step runs for the new machine. A node keeps
+// its name, and a new machine may answer at the old one's address (a server whose ID alone
+// changed): run create-first, the old join's delete would drain, delete and reset the node that
+// just joined.
+var onItsMachine = pulumi.DeleteBeforeReplace(true)
 
 // connection is how Pulumi reaches a host.
 func (s *steps) connection(h Host) remote.ConnectionArgs {
@@ -244,20 +250,33 @@ func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 	if controller {
 		sh = s.shapes.controllerPrepare
 	}
-	script := h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
-		return sh.forNode(h.Name, public)
-	}).(pulumi.StringOutput)
+	var script pulumi.StringInput
+	if h.PublicIPv4 == nil {
+		private := s.shapes.workerPrivate
+		if controller {
+			private = s.shapes.controllerPrivate
+		}
+		script = pulumi.String(private.forName(h.Name))
+	} else {
+		script = h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
+			return sh.forNode(h.Name, public)
+		}).(pulumi.StringOutput)
+	}
 	return remote.NewCommand(s.ctx, s.name+"-"+h.Name+"-prepare", &remote.CommandArgs{
 		Connection: s.connection(h),
 		Create:     s.shell(),
 		Stdin:      script,
 		Triggers:   machine(h),
-	}, s.parent, pulumi.DependsOn(h.DependsOn))
+	}, s.parent, onItsMachine, pulumi.DependsOn(h.DependsOn))
 }
 
 func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 	c := s.args.Controller
-	script := pulumi.All(c.PrivateIPv4, c.PublicIPv4, s.caCert, s.caKey, s.tokenID, s.tokenSecret).
+	public := c.PublicIPv4
+	if public == nil {
+		public = pulumi.String("")
+	}
+	script := pulumi.All(c.PrivateIPv4, public, s.caCert, s.caKey, s.tokenID, s.tokenSecret).
 		ApplyT(func(v []any) (string, error) {
 			spec := s.spec(v[0].(string), v[1].(string))
 			spec.Token = v[4].(string) + "." + v[5].(string)
@@ -274,7 +293,7 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 		// Standard output is the admin kubeconfig: never log it, keep it secret in the state.
 		Logging:  remote.LoggingStderr,
 		Triggers: machine(c),
-	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared}),
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{prepared}),
 		pulumi.AdditionalSecretOutputs([]string{"stdout", "stdin"}))
 }
 
@@ -289,7 +308,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
 		// The token a new machine joins with may have expired since the step last ran.
 		Triggers: machine(w),
-	}, s.parent, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +321,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Stdin:      pulumi.ToSecret(joinScript).(pulumi.StringOutput),
 		Delete:     pulumi.String(s.asRoot(resetCommand)),
 		Triggers:   machine(w),
-	}, s.parent, pulumi.DependsOn([]pulumi.Resource{prepared, ws.Token}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{prepared, ws.Token}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +331,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Stdin:      pulumi.String(s.shapes.registered.forName(w.Name)),
 		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
 		Triggers:   machine(w),
-	}, s.parent, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
 	return ws, err
 }
 

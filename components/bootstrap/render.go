@@ -37,7 +37,8 @@ func mustRead(name string) string {
 type FirewallData struct {
 	// Node is the node's name.
 	Node string
-	// PublicIPv4 is the address the rules apply to.
+	// PublicIPv4 is the address the rules apply to; empty for a node without a public address,
+	// whose IPv4 traffic is not filtered.
 	PublicIPv4 string
 	// APIPort is the API server's port.
 	APIPort int

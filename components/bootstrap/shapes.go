@@ -44,17 +44,23 @@ func (s shape) forName(name string) string {
 // of the workers (the firewall's public address is the node's address) and the registration check.
 type shapes struct {
 	controllerPrepare, workerPrepare shape
+	// controllerPrivate and workerPrivate prepare a node without a public address; rendered only
+	// when a host has none.
+	controllerPrivate, workerPrivate shape
 	registered                       shape
 }
 
 func (s *steps) renderShapes() error {
 	v := s.args.Kubernetes.Version
-	prepare := func(controller bool) (shape, error) {
+	prepare := func(controller, public bool) (shape, error) {
 		fw := FirewallData{
-			Node: nodeNamePlaceholder, PublicIPv4: nodeIPPlaceholder, APIPort: s.args.Kubernetes.APIPort,
+			Node: nodeNamePlaceholder, APIPort: s.args.Kubernetes.APIPort,
 			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
 		}
-		if controller {
+		if public {
+			fw.PublicIPv4 = nodeIPPlaceholder
+		}
+		if controller && public {
 			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
 		}
 		rules, err := RenderFirewall(fw)
@@ -72,11 +78,24 @@ func (s *steps) renderShapes() error {
 		return shape(out), err
 	}
 	var err error
-	if s.shapes.controllerPrepare, err = prepare(true); err != nil {
+	if s.shapes.controllerPrepare, err = prepare(true, true); err != nil {
 		return fmt.Errorf("controller preparation: %w", err)
 	}
-	if s.shapes.workerPrepare, err = prepare(false); err != nil {
+	if s.shapes.workerPrepare, err = prepare(false, true); err != nil {
 		return fmt.Errorf("worker preparation: %w", err)
+	}
+	if s.args.Controller.PublicIPv4 == nil {
+		if s.shapes.controllerPrivate, err = prepare(true, false); err != nil {
+			return fmt.Errorf("controller preparation: %w", err)
+		}
+	}
+	for _, w := range s.args.Workers {
+		if w.PublicIPv4 == nil {
+			if s.shapes.workerPrivate, err = prepare(false, false); err != nil {
+				return fmt.Errorf("worker preparation: %w", err)
+			}
+			break
+		}
 	}
 	registered, err := RenderRegistered(RegisteredData{Worker: nodeNamePlaceholder})
 	s.shapes.registered = shape(registered)

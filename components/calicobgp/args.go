@@ -69,8 +69,13 @@ type CalicoBGPArgs struct {
 	// Pools are the LoadBalancer address pools: announced by Calico (ModeCalico) or let through
 	// Calico's export filter (ModeBirdLocalPeer).
 	Pools []topology.LoadBalancerPool
-	// MD5Password protects the sessions with the routers; optional, kept in a Secret.
+	// MD5Password protects the sessions with the routers whose node description says MD5Enabled
+	// and that have no entry in PeerPasswords; optional, kept in a Secret.
 	MD5Password pulumi.StringInput
+	// PeerPasswords are passwords of single sessions, by topology.PeerPasswordKey(node, router
+	// address): a router whose password is not the cluster-wide one. Optional, kept in the same
+	// Secret; a session listed here uses its own password whatever its MD5Enabled says.
+	PeerPasswords map[string]pulumi.StringInput
 	// MetalLBASN is the speakers' ASN in ModeBirdLocalPeer. Default topology.DefaultMetalLBASN.
 	MetalLBASN int
 	// DependsOn are resources Calico's installation waits for.
@@ -79,7 +84,10 @@ type CalicoBGPArgs struct {
 
 var (
 	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	versionPattern  = regexp.MustCompile(`^3\.(0|[1-9]\d*)\.(?:0|[1-9]\d*)$`)
+	// secretKeyPattern is what the API server accepts as a key of a Secret's data
+	// (k8s.io/apimachinery validation.IsConfigMapKey).
+	secretKeyPattern = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	versionPattern   = regexp.MustCompile(`^3\.(0|[1-9]\d*)\.(?:0|[1-9]\d*)$`)
 )
 
 func (a CalicoBGPArgs) withDefaults() CalicoBGPArgs {
@@ -127,6 +135,14 @@ func (a CalicoBGPArgs) validate() error {
 	}
 	if a.LocalASN == a.MetalLBASN {
 		add("LocalASN and MetalLBASN are both %d: the 127.0.0.1 session must be eBGP", a.LocalASN)
+	}
+	for key, pw := range a.PeerPasswords {
+		if !secretKeyPattern.MatchString(key) || len(key) > 253 {
+			add("PeerPasswords[%q]: must be a Secret data key (letters, digits, '-', '_' and '.'), as topology.PeerPasswordKey makes", key)
+		}
+		if pw == nil {
+			add("PeerPasswords[%q]: no password", key)
+		}
 	}
 	seen := map[string]bool{}
 	for i, n := range a.Nodes {

@@ -145,7 +145,7 @@ func (b *builder) build() error {
 		return fmt.Errorf("BGPFilter: %w", err)
 	}
 	peerDeps := []pulumi.Resource{c.Ready, filterGroup}
-	if a.MD5Password != nil {
+	if a.MD5Password != nil || len(a.PeerPasswords) > 0 {
 		secret, err := b.md5Secret()
 		if err != nil {
 			return fmt.Errorf("MD5 secret: %w", err)
@@ -167,7 +167,7 @@ func (b *builder) build() error {
 
 	for _, n := range a.Nodes {
 		peers := n.Info.ApplyT(func(node topology.Node) ([]any, error) {
-			return kobj.Objects(TorPeers(node, a.MD5Password != nil))
+			return kobj.Objects(TorPeers(node, b.passwords()))
 		}).(pulumi.ArrayOutput)
 		cg, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-"+n.Name+"-bgp-peers", &yamlv2.ConfigGroupArgs{Objs: peers}, b.with(peerDeps...)...)
 		if err != nil {
@@ -181,13 +181,29 @@ func (b *builder) build() error {
 	return nil
 }
 
-// md5Secret keeps the routers' password in a Secret calico-node may read, and nowhere else.
+// passwords are the keys of the password Secret the sessions may use.
+func (b *builder) passwords() Passwords {
+	p := Passwords{Shared: b.args.MD5Password != nil, Own: map[string]bool{}}
+	for k := range b.args.PeerPasswords {
+		p.Own[k] = true
+	}
+	return p
+}
+
+// md5Secret keeps the routers' passwords in a Secret calico-node may read, and nowhere else.
 func (b *builder) md5Secret() ([]pulumi.Resource, error) {
 	a, c := b.args, b.c
 	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(md5SecretName), Namespace: pulumi.String(CalicoNamespace)}
+	data := pulumi.StringMap{}
+	if a.MD5Password != nil {
+		data[md5SecretKey] = pulumi.ToSecret(a.MD5Password).(pulumi.StringOutput)
+	}
+	for k, pw := range a.PeerPasswords {
+		data[k] = pulumi.ToSecret(pw).(pulumi.StringOutput)
+	}
 	secret, err := corev1.NewSecret(b.ctx, b.name+"-bgp-password", &corev1.SecretArgs{
 		Metadata:   meta,
-		StringData: pulumi.StringMap{md5SecretKey: pulumi.ToSecret(a.MD5Password).(pulumi.StringOutput)},
+		StringData: data,
 	}, b.with(c.Ready)...)
 	if err != nil {
 		return nil, err

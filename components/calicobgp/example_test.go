@@ -25,7 +25,7 @@ func ExampleNewCalicoBGP() {
 		Name: "da-worker-0", PrivateIPv4: "10.70.12.3", PrivateGateway: "10.70.12.2",
 		BGPPeers: []topology.BGPPeer{{PeerIPs: []string{"169.254.255.1", "169.254.255.2"}, PeerASN: 65530, Multihop: true}},
 	}
-	for _, p := range calicobgp.TorPeers(node, false) {
+	for _, p := range calicobgp.TorPeers(node, calicobgp.Passwords{}) {
 		fmt.Printf("%s: %s AS%d via %s\n", p.Name, p.Spec.PeerIP, p.Spec.ASNumber, p.Spec.ReachableBy)
 	}
 

@@ -56,11 +56,32 @@ func TorFilter(podCIDR string) apiv3.BGPFilter {
 // TorPeerName names a node's n-th (from 1) top-of-rack peer.
 func TorPeerName(node string, n int) string { return fmt.Sprintf("%s-tor-%d", node, n) }
 
+// Passwords says which key of the password Secret a session uses.
+type Passwords struct {
+	// Shared is set when the cluster-wide password exists: sessions whose group says MD5Enabled
+	// use it.
+	Shared bool
+	// Own are the keys of sessions with a password of their own (topology.PeerPasswordKey).
+	Own map[string]bool
+}
+
+// key is the Secret key of node's session with peerIP, or "" for a session without password.
+func (p Passwords) key(node string, group topology.BGPPeer, peerIP string) string {
+	if k := topology.PeerPasswordKey(node, peerIP); p.Own[k] {
+		return k
+	}
+	if p.Shared && group.MD5Enabled {
+		return md5SecretKey
+	}
+	return ""
+}
+
 // TorPeers are one BGPPeer per top-of-rack address of a node: one at older sites (the private
 // gateway), two at newer ones (169.254.255.1 and .2). Sessions come from the node's own address;
 // multihop peers (the link-local ones) are reached through the private gateway. Every one carries
-// TorFilter, so the routers never learn the pod network.
-func TorPeers(n topology.Node, withPassword bool) []apiv3.BGPPeer {
+// TorFilter, so the routers never learn the pod network. A session with a password reads it from
+// the key of the password Secret that passwords gives it.
+func TorPeers(n topology.Node, passwords Passwords) []apiv3.BGPPeer {
 	var peers []apiv3.BGPPeer
 	for _, group := range n.BGPPeers {
 		for _, ip := range group.PeerIPs {
@@ -75,10 +96,10 @@ func TorPeers(n topology.Node, withPassword bool) []apiv3.BGPPeer {
 			if group.Multihop {
 				p.Spec.ReachableBy = n.PrivateGateway
 			}
-			if withPassword {
+			if key := passwords.key(n.Name, group, ip); key != "" {
 				p.Spec.Password = &apiv3.BGPPassword{SecretKeyRef: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: md5SecretName},
-					Key:                  md5SecretKey,
+					Key:                  key,
 				}}
 			}
 			peers = append(peers, p)

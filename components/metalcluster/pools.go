@@ -12,7 +12,7 @@ import (
 )
 
 // ErrPoolRange means a LoadBalancer range holds an address that is not free for services.
-var ErrPoolRange = errors.New("LoadBalancer range holds an address in use")
+var ErrPoolRange = topology.ErrPoolRange
 
 // CheckPools returns the pools with every range checked once the cloud knows it: a range written
 // out may hold no node's own address (public or private), and no range may hold Metal's metadata

@@ -32,6 +32,10 @@ const (
 	SpeakerLabelValue = "true"
 )
 
+// ErrPoolRange means a LoadBalancer range holds an address that is not free for services (a
+// node's own address, another pool's range).
+var ErrPoolRange = errors.New("LoadBalancer range holds an address in use")
+
 // DefaultMetalLBASN is the private ASN of MetalLB's speakers in ModeBirdLocalPeer.
 const DefaultMetalLBASN = 65480
 

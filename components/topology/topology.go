@@ -52,6 +52,12 @@ type BGPPeer struct {
 	Multihop bool `pulumi:"multihop" json:"multihop"`
 }
 
+// PeerPasswordKey is the key under which a node's BGP password for the router peerIP is kept when
+// routers have passwords of their own (each node's session is a separate TCP connection, so each
+// may have its own MD5 key). Keys are valid Secret data keys: node names and IPv4 addresses hold
+// only letters, digits, '-' and '.'.
+func PeerPasswordKey(node, peerIP string) string { return node + "_" + peerIP }
+
 // NodeOutput is an output of Node.
 type NodeOutput struct{ *pulumi.OutputState }
 

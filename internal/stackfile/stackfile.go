@@ -6,7 +6,7 @@ package stackfile
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -111,7 +111,7 @@ func (c *Config) resolve(path string, v any) (any, bool, error) {
 			}
 			c.Placeholders = append(c.Placeholders, path)
 			if strings.HasSuffix(strings.ToLower(path), "privatekey") {
-				key, err := throwawayKey()
+				key, err := throwawayKey(path)
 				return key, true, err
 			}
 			return Placeholder, true, nil
@@ -162,11 +162,10 @@ func (c *Config) resolve(path string, v any) (any, bool, error) {
 }
 
 // throwawayKey stands in for an encrypted private key, so the public half can still be derived.
-func throwawayKey() (string, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", err
-	}
+// It is derived from the key's path, so that the same stack file always plans the same.
+func throwawayKey(path string) (string, error) {
+	seed := sha256.Sum256([]byte("metalk8s offline placeholder " + path))
+	priv := ed25519.NewKeyFromSeed(seed[:])
 	block, err := ssh.MarshalPrivateKey(priv, "offline placeholder")
 	if err != nil {
 		return "", err
