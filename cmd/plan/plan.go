@@ -88,6 +88,7 @@ func Make(o Options) (*Plan, error) {
 		return nil, err
 	}
 	cloud := mockcloud.New(!o.Simulate, o.Site)
+	servers := false
 	p := &Plan{Project: project, Stack: o.Stack, Simulate: o.Simulate, Placeholders: sf.Placeholders, Outputs: map[string]any{}}
 	err = cloud.Run(func(ctx *pulumi.Context) error {
 		out, err := program.Program(ctx)
@@ -95,6 +96,7 @@ func Make(o Options) (*Plan, error) {
 			return err
 		}
 		p.Warnings = out.Warnings
+		servers = out.Servers != nil
 		for k, v := range out.Map() {
 			if p.Outputs[k], err = awaitRendered(ctx, v, o.ShowSecrets); err != nil {
 				return fmt.Errorf("output %s: %w", k, err)
@@ -105,7 +107,8 @@ func Make(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Simulate {
+	// The servers mode has no Metal site: the servers' addresses and peers are the user's.
+	if o.Simulate && !servers {
 		p.Site = string(o.Site)
 	}
 	p.Roots = tree(cloud.Resources(), o.ShowSecrets)

@@ -28,6 +28,11 @@ func TestPlanGolden(t *testing.T) {
 		{"dev-simulate-legacy.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--site", "legacy"}},
 		{"dev-simulate.json", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--json"}},
 		{"dev-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "dev", "--simulate", "--show-secrets"}},
+		// The servers mode's two example stacks: own racks, and a provider's link-local route servers.
+		{"racks.txt", []string{"--dir", "../..", "--stack", "racks"}},
+		{"racks-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "racks", "--simulate", "--show-secrets"}},
+		{"provider.txt", []string{"--dir", "../..", "--stack", "provider"}},
+		{"provider-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "provider", "--simulate", "--show-secrets"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {

@@ -21,8 +21,11 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	mode := "preview: values only the cloud knows are shown as " + computed
-	if p.Simulate {
+	switch {
+	case p.Simulate && p.Site != "":
 		mode = fmt.Sprintf("simulated at a %s site: fake values from the documentation ranges", p.Site)
+	case p.Simulate:
+		mode = "simulated: fake values from the documentation ranges"
 	}
 	fmt.Fprintf(&b, "Plan of project %s, stack %s (%s)\n", p.Project, p.Stack, mode)
 	for _, ph := range p.Placeholders {
