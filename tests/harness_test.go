@@ -24,7 +24,14 @@ import (
 // devCluster returns the dev stack's metalk8s:cluster object, to be changed by a test.
 func devCluster(t testing.TB) map[string]any {
 	t.Helper()
-	sf, err := stackfile.Load("..", "metalk8s", "dev")
+	return stackCluster(t, "dev")
+}
+
+// stackCluster returns the metalk8s:cluster object of the example stack Pulumi.<stack>.yaml (its
+// encrypted values replaced by offline placeholders), to be changed by a test.
+func stackCluster(t testing.TB, stack string) map[string]any {
+	t.Helper()
+	sf, err := stackfile.Load("..", "metalk8s", stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +140,20 @@ func runRaw(t testing.TB, raw string, o runOptions) *result {
 			return err
 		}
 		res.out = out
+		if s := out.Servers; s != nil {
+			for _, n := range s.Nodes {
+				a, err := await(ctx.Context(), n.Info)
+				if err != nil {
+					return fmt.Errorf("node %s: %w", n.Name, err)
+				}
+				res.nodes = append(res.nodes, a)
+			}
+			if res.kubeconfig, err = await(ctx.Context(), s.Kubeconfig); err != nil {
+				return err
+			}
+			res.endpoint, err = await(ctx.Context(), s.APIEndpoint)
+			return err
+		}
 		for _, n := range out.Cluster.Nodes {
 			a, err := await(ctx.Context(), n.Info)
 			if err != nil {
