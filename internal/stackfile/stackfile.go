@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -19,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 )
 
@@ -162,13 +162,13 @@ func (c *Config) resolve(path string, v any) (any, bool, error) {
 }
 
 // throwawayKey stands in for an encrypted private key, so the public half can still be derived.
-// It is derived from the key's path, so that the same stack file always plans the same.
+// It is derived from the key's path and written as PKCS #8 (OpenSSH's own format carries a
+// random check number), so that the same stack file always plans the same.
 func throwawayKey(path string) (string, error) {
 	seed := sha256.Sum256([]byte("metalk8s offline placeholder " + path))
-	priv := ed25519.NewKeyFromSeed(seed[:])
-	block, err := ssh.MarshalPrivateKey(priv, "offline placeholder")
+	der, err := x509.MarshalPKCS8PrivateKey(ed25519.NewKeyFromSeed(seed[:]))
 	if err != nil {
 		return "", err
 	}
-	return string(pem.EncodeToMemory(block)), nil
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }

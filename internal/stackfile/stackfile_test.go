@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestParse(t *testing.T) {
@@ -59,13 +60,42 @@ config:
 	}
 }
 
+// TestEncryptedPrivateKeyGetsAUsableStandIn checks that an encrypted private key becomes a key
+// the SSH library parses, the same one on every read (plans are compared byte for byte), and
+// another one at another path.
 func TestEncryptedPrivateKeyGetsAUsableStandIn(t *testing.T) {
-	c, err := Parse([]byte("config:\n  metalk8s:cluster:\n    ssh:\n      privateKey:\n        secure: v1:x\n"), "metalk8s")
-	if err != nil {
-		t.Fatal(err)
+	key := func(stack string) string {
+		t.Helper()
+		c, err := Parse([]byte(stack), "metalk8s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			SSH struct {
+				PrivateKey string `json:"privateKey"`
+			} `json:"ssh"`
+			Servers struct {
+				SSH struct {
+					PrivateKey string `json:"privateKey"`
+				} `json:"ssh"`
+			} `json:"servers"`
+		}
+		if err := json.Unmarshal([]byte(c.Values["metalk8s:cluster"]), &v); err != nil {
+			t.Fatal(err)
+		}
+		k := v.SSH.PrivateKey + v.Servers.SSH.PrivateKey
+		if _, err := ssh.ParsePrivateKey([]byte(k)); err != nil {
+			t.Errorf("stand-in key does not parse: %v", err)
+		}
+		return k
 	}
-	if !strings.Contains(c.Values["metalk8s:cluster"], "BEGIN OPENSSH PRIVATE KEY") {
-		t.Errorf("no stand-in key: %s", c.Values["metalk8s:cluster"])
+	metal := "config:\n  metalk8s:cluster:\n    ssh:\n      privateKey:\n        secure: v1:x\n"
+	servers := "config:\n  metalk8s:cluster:\n    servers:\n      ssh:\n        privateKey:\n          secure: v1:x\n"
+	if key(metal) != key(metal) {
+		t.Error("the stand-in key differs from one read to the next")
+	}
+	if key(metal) == key(servers) {
+		t.Error("the stand-in keys of two paths are the same")
 	}
 }
 
