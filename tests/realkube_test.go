@@ -25,11 +25,14 @@ import (
 	"github.com/metalk8s/metalk8s/internal/realkube"
 )
 
-// realStack is a stack configuration whose kubeadm artefacts the real tools check: the dev stack
-// with edits.
+// realStack is a stack configuration whose kubeadm artefacts the real tools check: an example
+// stack (dev unless said) with edits.
 type realStack struct {
 	name  string
 	edits map[string]any
+	// stack is the example stack edited; controller and worker name the controller and the first
+	// worker.
+	stack, controller, worker string
 	// private and public are the controller's addresses in the fake cloud.
 	private, public string
 	// apiPort is the API server's port.
@@ -45,6 +48,7 @@ type realStack struct {
 // access mode, a one-node cluster, and non-default port, networks and domain.
 func realStacks() []realStack {
 	base := realStack{
+		stack: "dev", controller: "sv-controller", worker: "sv-worker-0",
 		private: "198.51.100.1", public: "203.0.113.11", apiPort: "6443",
 		serviceCIDR: "192.168.0.0/16", podCIDR: "172.16.0.0/12", dnsDomain: "cluster.local", workers: 2,
 	}
@@ -62,7 +66,19 @@ func realStacks() []realStack {
 		"kubernetes.podCidr": "100.64.0.0/16", "kubernetes.dnsDomain": "k8s.example",
 	}
 	base.name = "dev"
-	return []realStack{base, privateOnly, oneNode, custom}
+	// The servers mode's example stacks: own racks (private only, the controller without a public
+	// address) and a provider (public, allow-listed).
+	racks := realStack{
+		name: "racks", stack: "racks", controller: "r1-controller", worker: "r1-worker-0",
+		private: "10.10.1.10", apiPort: "6443", privateOnly: true, workers: 3,
+		serviceCIDR: "192.168.0.0/16", podCIDR: "172.16.0.0/12", dnsDomain: "cluster.local",
+	}
+	provider := realStack{
+		name: "provider", stack: "provider", controller: "bm-controller", worker: "bm-worker-0",
+		private: "10.40.0.11", public: "203.0.113.11", apiPort: "6443", workers: 2,
+		serviceCIDR: "192.168.0.0/16", podCIDR: "172.16.0.0/12", dnsDomain: "cluster.local",
+	}
+	return []realStack{base, privateOnly, oneNode, custom, racks, provider}
 }
 
 // renderedStack is a stack rendered with real key material.
@@ -83,7 +99,7 @@ type renderedStack struct {
 // render runs the program for s with real keys and collects what the real tools check.
 func (s realStack) render(t *testing.T) *renderedStack {
 	t.Helper()
-	c := devCluster(t)
+	c := stackCluster(t, s.stack)
 	for k, v := range s.edits {
 		set(t, c, k, v)
 	}
@@ -104,11 +120,11 @@ func (s realStack) render(t *testing.T) *renderedStack {
 		rs.scripts[cmd.Name] = text("stdin")
 		rs.commands[cmd.Name] = text("create") + "\n" + text("delete")
 	}
-	init := rs.scripts["metalk8s-sv-controller-init"]
+	init := rs.scripts["metalk8s-"+s.controller+"-init"]
 	rs.ca = realkube.CA{Cert: heredoc(t, init, "CACERT"), Key: heredoc(t, init, "CAKEY")}
 	rs.initConfig = heredoc(t, init, "KUBEADM")
 	if s.workers > 0 {
-		rs.joinConfig = heredoc(t, rs.scripts["metalk8s-sv-worker-0-join"], "KUBEADM")
+		rs.joinConfig = heredoc(t, rs.scripts["metalk8s-"+s.worker+"-join"], "KUBEADM")
 	}
 	u, err := url.Parse(fmt.Sprint(r.endpoint.value))
 	if err != nil {
@@ -337,7 +353,7 @@ func TestRealKubeadmDefaults(t *testing.T) {
 		}{
 			{"advertise address", init.LocalAPIEndpoint.AdvertiseAddress, s.private},
 			{"API port", fmt.Sprint(init.LocalAPIEndpoint.BindPort), s.apiPort},
-			{"node name", init.NodeRegistration.Name, "sv-controller"},
+			{"node name", init.NodeRegistration.Name, s.controller},
 			{"CRI socket", init.NodeRegistration.CRISocket, "unix:///run/containerd/containerd.sock"},
 			{"bootstrap tokens", len(init.BootstrapTokens), 1},
 			{"control plane endpoint", cluster.ControlPlaneEndpoint, endpoint},

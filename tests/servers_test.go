@@ -2,12 +2,17 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/metalk8s/metalk8s/components/topology"
+	"github.com/metalk8s/metalk8s/internal/graph"
 )
 
 // serversStack is what a servers-mode example stack must register: its servers, each node's
@@ -312,5 +317,77 @@ func TestServersChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServersModeScripts checks every remote script of both servers-mode stacks with shellcheck
+// and every host firewall with the real nftables parser; a server without a public address (the
+// racks stack) gets a firewall that leaves IPv4 alone and still guards IPv6.
+func TestServersModeScripts(t *testing.T) {
+	shellcheck := needTool(t, "shellcheck")
+	nft := needTool(t, "nft")
+	needRoot(t)
+	for _, stack := range []string{"racks", "provider"} {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stackCluster(t, stack), runOptions{})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			dir := t.TempDir()
+			for _, cmd := range r.ofType(commandToken) {
+				script := stdin(t, r, cmd.Name)
+				path := filepath.Join(dir, cmd.Name+".sh")
+				if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", path).CombinedOutput(); err != nil {
+					t.Errorf("shellcheck %s:\n%s", cmd.Name, out)
+				}
+				if !strings.HasSuffix(cmd.Name, "-prepare") {
+					continue
+				}
+				rules := heredoc(t, script, "FIREWALL")
+				if out, err := nftCheck(t, nft, rules); err != nil {
+					t.Errorf("%s: nft refuses the firewall: %v\n%s", cmd.Name, err, out)
+				}
+				public := publicAddress.FindStringSubmatch(rules)
+				switch {
+				case stack == "racks" && (public != nil || !strings.Contains(rules, "meta nfproto ipv4 accept")):
+					t.Errorf("%s: a server without a public address gets a firewall on IPv4:\n%s", cmd.Name, rules)
+				case stack == "provider" && public == nil:
+					t.Errorf("%s: the public address is not guarded:\n%s", cmd.Name, rules)
+				}
+			}
+		})
+	}
+}
+
+// TestServersCriticalPathDoesNotGrow checks the servers mode as TestCriticalPathDoesNotGrow
+// checks the Metal mode: the longest chain of slow steps is the same for 3, 50 and 500 servers and
+// holds no worker.
+func TestServersCriticalPathDoesNotGrow(t *testing.T) {
+	var depths []int
+	for _, workers := range []int{2, 49, 499} {
+		c := stackCluster(t, "racks")
+		var list []any
+		for i := 0; i < workers; i++ {
+			addr := fmt.Sprintf("10.10.%d.%d", 10+i/200, 20+i%200)
+			list = append(list, map[string]any{"name": fmt.Sprintf("r1-worker-%d", i), "sshAddress": addr, "privateIpv4": addr})
+		}
+		set(t, c, "servers.workers", list)
+		r := run(t, c, runOptions{})
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		path := graph.CriticalPath(r.cloud.Resources())
+		for _, s := range path {
+			if strings.Contains(s.Name, "-worker-") {
+				t.Errorf("%d workers: %s is on the critical path", workers, s.Name)
+			}
+		}
+		depths = append(depths, len(path))
+	}
+	if depths[0] != depths[1] || depths[1] != depths[2] {
+		t.Errorf("critical path grows with the cluster: %v", depths)
 	}
 }
