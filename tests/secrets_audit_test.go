@@ -52,6 +52,9 @@ type auditCase struct {
 	givenKey bool
 	// preview runs the fake as in `pulumi preview`: generated secrets are unknown then.
 	preview bool
+	// servers runs the provider stack (servers mode: routers with passwords, a bastion) instead of
+	// the dev stack; its key is always given.
+	servers bool
 }
 
 // String names the case: mode/key/kind.
@@ -63,6 +66,9 @@ func (c auditCase) String() string {
 	kind := "up"
 	if c.preview {
 		kind = "preview"
+	}
+	if c.servers {
+		return "servers/" + c.mode + "/" + kind
 	}
 	return c.mode + "/" + key + "/" + kind
 }
@@ -81,11 +87,19 @@ type auditRun struct {
 func runAudit(t *testing.T, c auditCase) *auditRun {
 	t.Helper()
 	cluster := devCluster(t)
-	set(t, cluster, "loadBalancer.mode", c.mode)
-	set(t, cluster, "bgp.md5Password", auditMD5)
-	if c.givenKey {
-		set(t, cluster, "ssh.privateKey", testKey)
+	if c.servers {
+		cluster = stackCluster(t, "provider")
+		set(t, cluster, "servers.peers[0].md5Password", auditMD5)
+		set(t, cluster, "servers.peers[1].md5Password", auditMD5)
+		set(t, cluster, "servers.ssh.privateKey", testKey)
+		set(t, cluster, "servers.ssh.bastion.privateKey", testKey)
+	} else {
+		set(t, cluster, "bgp.md5Password", auditMD5)
+		if c.givenKey {
+			set(t, cluster, "ssh.privateKey", testKey)
+		}
 	}
+	set(t, cluster, "loadBalancer.mode", c.mode)
 	raw, err := json.Marshal(cluster)
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +322,8 @@ func outputLeaks(outputs map[string]awaited, markers map[string]string, found ma
 func TestSecretsAudit(t *testing.T) {
 	var cases []auditCase
 	for _, mode := range []string{"calico", "bird-local-peer"} {
-		cases = append(cases, auditCase{mode: mode, givenKey: true}, auditCase{mode: mode}, auditCase{mode: mode, givenKey: true, preview: true})
+		cases = append(cases, auditCase{mode: mode, givenKey: true}, auditCase{mode: mode}, auditCase{mode: mode, givenKey: true, preview: true},
+			auditCase{mode: mode, givenKey: true, servers: true}, auditCase{mode: mode, givenKey: true, servers: true, preview: true})
 	}
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) {
@@ -329,11 +344,16 @@ func TestSecretsAudit(t *testing.T) {
 					t.Errorf("%s: never seen inside a secret; the audit did not reach it", what)
 				}
 			}
-			if n := len(run.outputs); n < 13 {
-				t.Errorf("only %d stack outputs audited", n)
+			// The servers mode exports no project, elastic IPs or private key of its own.
+			if n, want := len(run.outputs), map[bool]int{false: 13, true: 11}[c.servers]; n < want {
+				t.Errorf("only %d stack outputs audited, want %d", n, want)
+			}
+			secretOutputs := []string{"sshPrivateKey", "kubeconfig"}
+			if c.servers {
+				secretOutputs = []string{"kubeconfig"}
 			}
 			if !c.preview {
-				for _, name := range []string{"sshPrivateKey", "kubeconfig"} {
+				for _, name := range secretOutputs {
 					if o := run.outputs[name]; !o.known || !o.secret {
 						t.Errorf("stack output %s: known=%v secret=%v, want a known secret", name, o.known, o.secret)
 					}
