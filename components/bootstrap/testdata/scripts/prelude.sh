@@ -78,7 +78,10 @@ available() {
 
 # older A B succeeds when version A is older than version B.
 older() {
-  [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]
+  local sorted
+  [ "$1" != "$2" ] || return 1
+  sorted=$(printf '%s\n' "$1" "$2" | sort -V) || unsupported
+  [ "${sorted%%$'\n'*}" = "$1" ]
 }
 
 # pin_matches PIN VERSION succeeds when "Pin: version PIN" matches VERSION: a PIN ending in "*"
