@@ -2,6 +2,8 @@ package bootstrap
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -20,5 +22,32 @@ func TestContainerdSandboxImage(t *testing.T) {
 	}
 	if m[1] != pauseImage {
 		t.Errorf("sandbox image %s, want %s", m[1], pauseImage)
+	}
+}
+
+// TestRenderPrepareContainerdMinor: the pin is the glob MINOR.*, so the minor must be MAJOR.MINOR;
+// an empty one would pin every version ("Pin: version .*" matches none, and apt takes the newest).
+func TestRenderPrepareContainerdMinor(t *testing.T) {
+	for _, c := range []struct {
+		minor string
+		ok    bool
+	}{
+		{ContainerdMinor, true}, {"10.0", true},
+		{"", false}, {"2", false}, {"2.2.1", false}, {"2.x", false}, {"2.2 ", false}, {"2.2\nPin-Priority: 1", false},
+	} {
+		t.Run(strconv.Quote(c.minor), func(t *testing.T) {
+			d := PrepareData{Node: testWorker, Version: testVersion, Minor: minor(testVersion), PackageVersion: packageVersion(testVersion), ContainerdMinor: c.minor}
+			out, err := RenderPrepare(d)
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.ok && !strings.Contains(out, "\nPin: version "+c.minor+".*\n"):
+				t.Errorf("the script does not pin %s.*", c.minor)
+			case !c.ok && err == nil:
+				t.Errorf("rendered a script with containerd minor %q", c.minor)
+			case !c.ok && !strings.Contains(err.Error(), strconv.Quote(c.minor)):
+				t.Errorf("the error does not name the value %q: %v", c.minor, err)
+			}
+		})
 	}
 }

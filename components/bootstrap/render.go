@@ -62,6 +62,8 @@ type PrepareData struct {
 	Minor string
 	// PackageVersion is the Debian package version, e.g. 1.37.2-1.1.
 	PackageVersion string
+	// ContainerdMinor is the containerd minor release apt is pinned to, MAJOR.MINOR (ContainerdMinor).
+	ContainerdMinor string
 	// Firewall is the rendered host firewall.
 	Firewall string
 	// ContainerdConfig, ResetScript and RemoveNodeScript are files installed as they are.
@@ -108,6 +110,19 @@ type RegisteredData struct {
 	Worker string
 }
 
+// ContainerdMinor is the containerd minor release every node runs, from Docker's containerd.io
+// package: apt is pinned to its versions (2.2.*) and the package held once installed. Each minor
+// changes defaults (the sandbox image, configuration), so a node must not pick a new one by itself.
+// 2.2 is in containerd's Kubernetes support matrix for the newest release it lists (1.36: 2.3.0+,
+// 2.2.0+; RELEASES.md at v2.3.4), the kubelet of 1.37.2 handles its behaviour
+// (pkg/kubelet/kuberuntime), and Docker publishes it for Ubuntu 24.04 (2.2.0-2~ubuntu.24.04~noble,
+// 2.2.1-1~ubuntu.24.04~noble).
+const ContainerdMinor = "2.2"
+
+// containerdMinorRE is what ContainerdMinor must look like: the pin is the glob MINOR.*, and
+// anything else (an empty string pins every version) would not pin a minor.
+var containerdMinorRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
 // packageVersion is the pkgs.k8s.io Debian version of a release.
 func packageVersion(v string) string { return v + "-1.1" }
 
@@ -121,7 +136,7 @@ func minor(v string) string {
 }
 
 // heredocLine matches a line that would end one of the scripts' here-documents early.
-var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN)$`)
+var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|PREFERENCES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN)$`)
 
 // renders counts template executions, so that tests can show that a bigger cluster does not
 // render more.
@@ -158,6 +173,9 @@ func RenderFirewall(d FirewallData) (string, error) {
 
 // RenderPrepare renders a node's preparation script.
 func RenderPrepare(d PrepareData) (string, error) {
+	if !containerdMinorRE.MatchString(d.ContainerdMinor) {
+		return "", fmt.Errorf("preparation of %s: containerd minor %q is not MAJOR.MINOR", d.Node, d.ContainerdMinor)
+	}
 	d.Firewall, d.ContainerdConfig = line(d.Firewall), line(d.ContainerdConfig)
 	d.ResetScript, d.RemoveNodeScript = line(d.ResetScript), line(d.RemoveNodeScript)
 	return render("prepare.sh.tmpl", d, unchecked(d.Firewall, d.ContainerdConfig, d.ResetScript, d.RemoveNodeScript)...)

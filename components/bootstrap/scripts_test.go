@@ -511,7 +511,7 @@ func prepareScript(t *testing.T, controller bool) script {
 	t.Helper()
 	d := PrepareData{
 		Node: testWorker, Controller: controller, Version: testVersion, Minor: minor(testVersion),
-		PackageVersion: packageVersion(testVersion), Firewall: firewallRules(t, controller),
+		PackageVersion: packageVersion(testVersion), ContainerdMinor: ContainerdMinor, Firewall: firewallRules(t, controller),
 		ContainerdConfig: containerdConfig, ResetScript: resetScript,
 	}
 	if controller {
@@ -727,19 +727,37 @@ type scriptCase struct {
 // packageVersionWant is the Debian version the kubelet, kubeadm and kubectl must be installed at.
 var packageVersionWant = packageVersion(testVersion)
 
-// checkPrepared verifies a prepared node: swap off, modules and sysctls applied, containerd 2
-// running with metalk8s' configuration, the Kubernetes packages installed at the pinned version
-// and held, the units enabled, the firewall loaded and the helper scripts installed.
+// containerdWant is the containerd.io version a fresh node gets from the stand-in of Docker's
+// repository for Ubuntu 24.04 (available in testdata/scripts/prelude.sh): the newest 2.2.
+const containerdWant = "2.2.1-1~ubuntu.24.04~noble"
+
+// containerdPreferences is the apt preferences file pinning containerd.io to ContainerdMinor.
+const containerdPreferences = "Package: containerd.io\nPin: version " + ContainerdMinor + ".*\nPin-Priority: 1001\n"
+
+// aptInstall begins every package installation: waiting up to 600 s for dpkg's lock, keeping the
+// configuration files metalk8s wrote, allowed to move held packages to the pinned version.
+const aptInstall = "apt-get install -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q --allow-downgrades --allow-change-held-packages "
+
+// holdAll holds the four pinned packages.
+const holdAll = "apt-mark hold containerd.io kubelet kubeadm kubectl"
+
+// checkPrepared verifies a prepared node: swap off, modules and sysctls applied, containerd 2.2
+// running with metalk8s' configuration, apt pinned to containerd 2.2, the four packages installed
+// at their version and held, the units enabled, the firewall loaded and the helper scripts
+// installed.
 func checkPrepared(controller bool) func(*testing.T, *node, result) {
 	return func(t *testing.T, n *node, r result) {
 		t.Helper()
 		want := packageVersionWant
-		install := "apt-get install -o DPkg::Lock::Timeout=600 -y -q --allow-downgrades --allow-change-held-packages kubelet=" + want + " kubeadm=" + want + " kubectl=" + want
+		install := aptInstall + "kubelet=" + want + " kubeadm=" + want + " kubectl=" + want
 		wantCalls(t, r.calls, install, 1)
-		wantCalls(t, r.calls, "apt-get install -o DPkg::Lock::Timeout=600 -y -q containerd.io", 1)
-		wantCalls(t, r.calls, "apt-mark hold kubelet kubeadm kubectl", 1)
+		wantCalls(t, r.calls, aptInstall+"containerd.io="+containerdWant, 1)
+		wantCalls(t, r.calls, holdAll, 1)
 		wantOrder(t, r.calls, "apt-get update *", "apt-get install *")
-		wantOrder(t, r.calls, install, "apt-mark hold kubelet kubeadm kubectl")
+		wantOrder(t, r.calls, "apt-cache policy containerd.io", "apt-get install * containerd.io=*")
+		wantOrder(t, r.calls, install, holdAll)
+		wantFile(t, n, "etc/apt/preferences.d/metalk8s-containerd", containerdPreferences, 0o644)
+		wantState(t, n, "hold/containerd.io", "")
 		wantCalls(t, r.calls, "swapoff -a", 1)
 		wantCalls(t, r.calls, "modprobe *", 2)
 		wantCalls(t, r.calls, "nft -f "+filepath.Join(n.root, "etc/metalk8s/firewall.nft"), 1)
@@ -747,7 +765,7 @@ func checkPrepared(controller bool) func(*testing.T, *node, result) {
 			wantState(t, n, "dpkg/"+p, want)
 			wantState(t, n, "hold/"+p, "")
 		}
-		wantState(t, n, "dpkg/containerd.io", "2.1.4-1~ubuntu.24.04~noble")
+		wantState(t, n, "dpkg/containerd.io", containerdWant)
 		for _, u := range []string{"containerd", "kubelet", "metalk8s-firewall"} {
 			wantState(t, n, "enabled/"+u, "")
 		}
@@ -890,6 +908,21 @@ func scriptCases() []scriptCase {
 	return []scriptCase{
 		{name: "prepare-controller", script: func(t *testing.T) script { return prepareScript(t, true) }, changes: true, check: checkPrepared(true)},
 		{name: "prepare-worker", script: func(t *testing.T) script { return prepareScript(t, false) }, changes: true, check: checkPrepared(false)},
+		// A node where containerd 2.3 was installed and held, running metalk8s' configuration:
+		// the pin makes apt downgrade it to 2.2 (--allow-downgrades, --allow-change-held-packages)
+		// and the configuration is kept (--force-confold) instead of a dpkg prompt on /dev/null.
+		{name: "prepare-containerd-downgrade", script: func(t *testing.T) script { return prepareScript(t, false) }, seed: func(t *testing.T, n *node) {
+			t.Helper()
+			n.setState(t, "dpkg/containerd.io", "2.3.0-1~ubuntu.24.04~noble")
+			n.setState(t, "hold/containerd.io", "")
+			n.setState(t, "enabled/containerd", "")
+			n.setState(t, "running/containerd", containerdConfig)
+			n.write(t, "etc/containerd/config.toml", containerdConfig, 0o644)
+		}, changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			checkPrepared(false)(t, n, r)
+			wantCalls(t, r.calls, "systemctl restart containerd", 0)
+		}},
 		{name: "init", script: initScript, changes: true, check: checkInit, again: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			noKubeadm(t, n, r)
@@ -1021,6 +1054,9 @@ func stdoutEmpty(t *testing.T, _ *node, r result) {
 	}
 }
 
+// updateBackoff is how retry 10 waits between the attempts of apt-get update: about three minutes.
+const updateBackoff = "2 4 8 16 30 30 30 30 30"
+
 // backoff verifies that retry waited 2, 4, 8 then 16 seconds between its five attempts.
 func backoff(t *testing.T, _ *node, r result) {
 	t.Helper()
@@ -1060,20 +1096,34 @@ func failureCases() []failureCase {
 			wantAbsent(t, n, "etc/apt/keyrings/docker.gpg")
 		}},
 		{name: "key conversion fails", of: "prepare-controller", faults: []string{"2 always gpg *"}, stopsAt: "gpg *", attempts: 1},
-		{name: "package lists fail", of: "prepare-controller", faults: []string{"100 always apt-get update *"}, stopsAt: "apt-get update *", attempts: 5, check: backoff},
-		{name: "containerd install fails", of: "prepare-controller", faults: []string{"100 always apt-get install -o DPkg::Lock::Timeout=600 -y -q containerd.io"}, stopsAt: "apt-get install *", attempts: 5, check: func(t *testing.T, n *node, r result) {
+		{name: "package lists fail", of: "prepare-controller", faults: []string{"100 always apt-get update *"}, stopsAt: "apt-get update *", attempts: 10, check: func(t *testing.T, _ *node, r result) {
+			t.Helper()
+			if got := strings.Join(sleeps(r.calls), " "); got != updateBackoff {
+				t.Errorf("retry slept %q, want about three minutes, %q", got, updateBackoff)
+			}
+		}},
+		{name: "containerd install fails", of: "prepare-controller", faults: []string{"100 always apt-get install * containerd.io=*"}, stopsAt: "apt-get install *", attempts: 5, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			wantCalls(t, r.calls, kubeletInstall, 0)
 			wantAbsent(t, n, "etc/containerd/config.toml")
 		}},
-		{name: "containerd 1 is refused", of: "prepare-controller", breakNode: func(t *testing.T, n *node) {
-			n.setState(t, "dpkg/containerd.io", "1.7.27-1")
+		// A repository without containerd 2.2: the pin matches nothing and apt would take the
+		// newest version; the script refuses before installing anything.
+		{name: "no containerd 2.2 offered", of: "prepare-controller", breakNode: func(t *testing.T, n *node) {
+			n.setState(t, "repo/containerd.io", "2.1.5-1~ubuntu.24.04~noble\n2.3.0-1~ubuntu.24.04~noble\n")
 		}, repair: func(t *testing.T, n *node) {
-			n.setState(t, "dpkg/containerd.io", "2.1.4-1~ubuntu.24.04~noble")
-		}, stopsAt: "containerd --version", attempts: 1, check: func(t *testing.T, _ *node, r result) {
+			if err := os.RemoveAll(filepath.Join(n.state, "repo")); err != nil {
+				t.Fatal(err)
+			}
+		}, stopsAt: "apt-get update *", attempts: 1, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
-			if !strings.Contains(r.stderr, "metalk8s needs containerd 2") {
-				t.Errorf("stderr does not explain the refusal:\n%s", r.stderr)
+			wantCalls(t, r.calls, "apt-cache policy containerd.io", 1)
+			wantCalls(t, r.calls, "apt-get install *", 0)
+			if _, ok := n.readState(t, "dpkg/containerd.io"); ok {
+				t.Error("containerd.io is installed")
+			}
+			if want := "apt offers 2.3.0-1~ubuntu.24.04~noble, not 2.2.x; metalk8s needs containerd 2.2"; !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
 			}
 		}},
 		{name: "sysctl configuration cannot be written", of: "prepare-controller", breakNode: blockDir("etc/sysctl.d"), repair: unblockDir("etc/sysctl.d"), stopsAt: "modprobe br_netfilter", attempts: 1},

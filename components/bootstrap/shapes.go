@@ -69,7 +69,8 @@ func (s *steps) renderShapes() error {
 		}
 		d := PrepareData{
 			Node: nodeNamePlaceholder, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
-			Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
+			ContainerdMinor: ContainerdMinor,
+			Firewall:        rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
 		}
 		if controller {
 			d.RemoveNodeScript = removeNodeScript

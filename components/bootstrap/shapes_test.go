@@ -47,7 +47,7 @@ func TestPrepareShapeIsTheNodesScript(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := PrepareData{Node: n.name, Controller: controller, Version: "1.37.2", Minor: "v1.37", PackageVersion: "1.37.2-1.1",
-				Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript}
+				ContainerdMinor: "2.2", Firewall: rules, ContainerdConfig: containerdConfig, ResetScript: resetScript}
 			if controller {
 				d.RemoveNodeScript = removeNodeScript
 			}

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Prepares sv-worker-0 for kubeadm: swap off, kernel modules and sysctls, containerd 2 with the
-# systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2 held at that version, the host
-# firewall and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what
-# differs.
+# Prepares sv-worker-0 for kubeadm: swap off, kernel modules and sysctls, containerd 2.2 with
+# the systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2, all four held, the host firewall
+# and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what differs.
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
 # a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
@@ -66,6 +65,9 @@ if command -v cloud-init >/dev/null 2>&1; then
   timeout 1200 cloud-init status --wait >/dev/null || log "cloud-init status --wait: exit $?; going on"
 fi
 apt_lock=DPkg::Lock::Timeout=600
+# A package upgrade or downgrade keeps the configuration files metalk8s changed: dpkg would ask on
+# standard input, which is /dev/null here, and fail.
+keep_config=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 # The kubelet refuses to start with swap on.
 if [ -n "$(swapon --show --noheadings)" ]; then
@@ -124,9 +126,12 @@ installed() {
   dpkg-query --show --showformat='${Version}' "$1" 2>/dev/null || true
 }
 apt_updated=0
+# apt-get update takes the package lists' lock without waiting for it (DPkg::Lock::Timeout is for
+# dpkg's lock only): an apt-daily run holding it fails the call at once, so it is retried for
+# about three minutes.
 apt_update() {
   if [ "$apt_updated" -eq 0 ]; then
-    retry 5 apt-get update -o "$apt_lock" -q
+    retry 10 apt-get update -q
     apt_updated=1
   fi
 }
@@ -134,15 +139,26 @@ if [ "$sources_changed" -eq 1 ]; then
   apt_update
 fi
 
-# containerd 2, configured for the kubelet's systemd cgroup driver.
-if [ -z "$(installed containerd.io)" ]; then
+# containerd 2.2, configured for the kubelet's systemd cgroup driver. Docker's
+# containerd.io versions carry a packaging revision and, for 2.x, the distribution
+# (2.2.1-1~ubuntu.24.04~noble): apt is pinned to the minor with a glob on the version, at a
+# priority above 1000 so that a newer minor already installed is downgraded. A pin that matches no
+# version pins nothing (apt would take the newest), so the candidate is checked before installing.
+update_file /etc/apt/preferences.d/metalk8s-containerd 0644 <<'PREFERENCES' || true
+Package: containerd.io
+Pin: version 2.2.*
+Pin-Priority: 1001
+PREFERENCES
+containerd_minor=2.2
+if [[ $(installed containerd.io) != "$containerd_minor".* ]]; then
   apt_update
-  retry 5 apt-get install -o "$apt_lock" -y -q containerd.io
-fi
-containerd_major=$(containerd --version | sed -E 's/.* v?([0-9]+)\.[0-9]+\.[0-9]+.*/\1/')
-if [ "$containerd_major" != 2 ]; then
-  log "containerd $containerd_major.x is installed; metalk8s needs containerd 2"
-  exit 1
+  containerd_candidate=$(LC_ALL=C apt-cache policy containerd.io | sed -n 's/^ *Candidate: //p')
+  if [[ $containerd_candidate != "$containerd_minor".* ]]; then
+    log "containerd.io: apt offers ${containerd_candidate:-nothing}, not $containerd_minor.x; metalk8s needs containerd $containerd_minor"
+    exit 1
+  fi
+  retry 5 apt-get install -o "$apt_lock" "${keep_config[@]}" -y -q --allow-downgrades --allow-change-held-packages \
+    "containerd.io=$containerd_candidate"
 fi
 if update_file /etc/containerd/config.toml 0644 <<'CONTAINERD'; then
 # containerd 2 configuration written by metalk8s; everything not set here keeps its default.
@@ -165,16 +181,17 @@ if ! systemctl is-enabled --quiet containerd; then
   systemctl enable --now containerd
 fi
 
-# kubelet, kubeadm and kubectl at exactly 1.37.2, held so unattended upgrades leave them alone.
+# kubelet, kubeadm and kubectl at exactly 1.37.2.
 want=1.37.2-1.1
 if [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" ] || [ "$(installed kubectl)" != "$want" ]; then
   apt_update
   apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
-  retry 5 apt-get install -o "$apt_lock" -y -q --allow-downgrades --allow-change-held-packages \
+  retry 5 apt-get install -o "$apt_lock" "${keep_config[@]}" -y -q --allow-downgrades --allow-change-held-packages \
     "kubelet=$want" "kubeadm=$want" "kubectl=$want"
 fi
-if [ "$(apt-mark showhold kubelet kubeadm kubectl | wc -l)" -ne 3 ]; then
-  apt-mark hold kubelet kubeadm kubectl >/dev/null
+# Held with containerd.io, so that upgrades leave all four alone.
+if [ "$(apt-mark showhold containerd.io kubelet kubeadm kubectl | wc -l)" -ne 4 ]; then
+  apt-mark hold containerd.io kubelet kubeadm kubectl >/dev/null
 fi
 if ! systemctl is-enabled --quiet kubelet; then
   systemctl enable kubelet
