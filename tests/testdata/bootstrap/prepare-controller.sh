@@ -58,6 +58,18 @@ forget() {
   exit 1
 }
 
+# The packages come from Docker's and pkgs.k8s.io's Ubuntu repositories: only Ubuntu 22.04 and
+# 24.04 qualify. Any other system is refused before anything changes.
+os_id=$(sed -n 's/^ID=//p' "$root/etc/os-release" | tr -d '"')
+codename=$(sed -n 's/^VERSION_CODENAME=//p' "$root/etc/os-release" | tr -d '"')
+case "$os_id:$codename" in
+  ubuntu:jammy | ubuntu:noble) ;;
+  *)
+    log "sv-controller runs ${os_id:-an unknown system} ${codename:-(no codename)}; metalk8s prepares Ubuntu 22.04 (jammy) and 24.04 (noble) only"
+    exit 1
+    ;;
+esac
+
 # First boot: cloud-init, and the unattended upgrades it starts, hold apt's and dpkg's locks for
 # minutes on a new machine. Wait for cloud-init (bounded; a machine without it, or where it ended
 # in error, goes on), and let apt wait for a lock still held (DPkg::Lock::Timeout, in seconds).
@@ -110,7 +122,6 @@ add_key() {
 }
 add_key https://download.docker.com/linux/ubuntu/gpg docker.gpg
 add_key https://pkgs.k8s.io/core:/stable:/v1.37/deb/Release.key kubernetes-v1.37.gpg
-codename=$(sed -n 's/^VERSION_CODENAME=//p' "$root/etc/os-release")
 if update_file /etc/apt/sources.list.d/docker.list 0644 <<DOCKER; then
 deb [signed-by=$keyrings/docker.gpg] https://download.docker.com/linux/ubuntu $codename stable
 DOCKER
