@@ -267,6 +267,7 @@ func TestServersChanges(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
+		stack    string // racks unless set
 		change   []edit
 		want     []string
 		replaced []string // steps that must be replaced delete-first
@@ -288,12 +289,21 @@ func TestServersChanges(t *testing.T) {
 			want: []string{"~ ConfigGroup metalk8s-r2-worker-1-bgp-peers: objs"}},
 		{name: "shared peer's address changed", change: []edit{{"servers.peers[1].address", "10.10.1.4"}},
 			want: prefixed("~ ConfigGroup ", "metalk8s-r1-controller-bgp-peers: objs", "metalk8s-r1-worker-0-bgp-peers: objs")},
+		// With an id, the SSH address is how Pulumi connects and nothing else.
+		{name: "worker's SSH address changed", change: []edit{{"servers.workers[0].sshAddress", "192.0.2.11"}},
+			want: prefixed("~ Command metalk8s-r1-worker-0-", "join: connection", "prepare: connection")},
+		{name: "router password changed", stack: "provider", change: []edit{{"servers.peers[0].md5Password", "another-Password-2"}},
+			want: []string{"~ Secret metalk8s-bgp-password: stringData"}},
 		{name: "server takes peers of its own", change: []edit{{"servers.workers[0].peers", []any{map[string]any{"address": "10.10.1.5", "asn": 65005}}}},
 			want: []string{"~ ConfigGroup metalk8s-r1-worker-0-bgp-peers: objs"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			stack := tc.stack
+			if stack == "" {
+				stack = "racks"
+			}
 			runWith := func(edits []edit) *result {
-				c := stackCluster(t, "racks")
+				c := stackCluster(t, stack)
 				for _, e := range edits {
 					set(t, c, e.path, e.val)
 				}
