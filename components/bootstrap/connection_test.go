@@ -43,16 +43,17 @@ func unwrap(v resource.PropertyValue) (resource.PropertyValue, bool) {
 
 // recordedConnection is a remote command's connection as the engine received it.
 type recordedConnection struct {
-	Host, User, PrivateKey string
-	Port, DialErrorLimit   float64
-	Proxy                  *recordedConnection
+	Host, User, PrivateKey, HostKey      string
+	Port, DialErrorLimit, PerDialTimeout float64
+	Proxy                                *recordedConnection
 }
 
 func (c *recordedConnection) String() string {
 	if c == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%s@%s:%v key %q dialErrorLimit %v proxy %s", c.User, c.Host, c.Port, c.PrivateKey, c.DialErrorLimit, c.Proxy)
+	return fmt.Sprintf("%s@%s:%v key %q host key %q dialErrorLimit %v perDialTimeout %v proxy %s",
+		c.User, c.Host, c.Port, c.PrivateKey, c.HostKey, c.DialErrorLimit, c.PerDialTimeout, c.Proxy)
 }
 
 // decodeConnection reads a recorded connection object.
@@ -81,8 +82,8 @@ func decodeConnection(t *testing.T, v resource.PropertyValue) *recordedConnectio
 		return 0
 	}
 	return &recordedConnection{
-		Host: str("host"), User: str("user"), PrivateKey: str("privateKey"),
-		Port: num("port"), DialErrorLimit: num("dialErrorLimit"),
+		Host: str("host"), User: str("user"), PrivateKey: str("privateKey"), HostKey: str("hostKey"),
+		Port: num("port"), DialErrorLimit: num("dialErrorLimit"), PerDialTimeout: num("perDialTimeout"),
 		Proxy: decodeConnection(t, obj["proxy"]),
 	}
 }
@@ -157,12 +158,12 @@ func TestConnectionsCarryTheSettings(t *testing.T) {
 			a.SSHUser = "ubuntu"
 			a.Bastion = &Bastion{Address: "bastion.example.net"}
 		}, user: "ubuntu", ports: map[string]float64{"cp": 22, "w1": 22, "w2": 22}, shell: "sudo --non-interactive bash -s",
-			proxy: &recordedConnection{Host: "bastion.example.net", Port: 22, User: "ubuntu", PrivateKey: hostsKey, DialErrorLimit: dialErrorLimit}},
+			proxy: &recordedConnection{Host: "bastion.example.net", Port: 22, User: "ubuntu", PrivateKey: hostsKey, DialErrorLimit: dialErrorLimit, PerDialTimeout: 15}},
 		{name: "bastion set", edit: func(a *BootstrapArgs) {
 			a.Workers[0].SSHPort = 2201
 			a.Bastion = &Bastion{Address: "198.51.100.7", Port: 2200, User: "jump", PrivateKey: pulumi.String(bastionKey)}
 		}, user: "root", ports: map[string]float64{"cp": 22, "w1": 2201, "w2": 22}, shell: "bash -s",
-			proxy: &recordedConnection{Host: "198.51.100.7", Port: 2200, User: "jump", PrivateKey: bastionKey, DialErrorLimit: dialErrorLimit}},
+			proxy: &recordedConnection{Host: "198.51.100.7", Port: 2200, User: "jump", PrivateKey: bastionKey, DialErrorLimit: dialErrorLimit, PerDialTimeout: 15}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,7 +192,9 @@ func TestConnectionsCarryTheSettings(t *testing.T) {
 				if _, secret := unwrap(r.Inputs["connection"]); !secret {
 					t.Errorf("%s: the connection is not secret", name)
 				}
-				want := recordedConnection{Host: addr[host], Port: tc.ports[host], User: tc.user, PrivateKey: hostsKey, DialErrorLimit: dialErrorLimit, Proxy: tc.proxy}
+				want := recordedConnection{Host: addr[host], Port: tc.ports[host], User: tc.user, PrivateKey: hostsKey, DialErrorLimit: dialErrorLimit,
+					// pulumi-command's SDK fills in 15 s per dial (remote.Connection.Defaults).
+					PerDialTimeout: 15, Proxy: tc.proxy}
 				got := decodeConnection(t, r.Inputs["connection"])
 				if got.String() != want.String() {
 					t.Errorf("%s: connection\n%s\nwant\n%s", name, got, &want)
