@@ -373,6 +373,9 @@ func TestStepsRunOverRealSSH(t *testing.T) {
 	t.Run("openssh", func(t *testing.T) {
 		openSSHAgrees(t, ctx, lab, client, steps[0], probe, hostsKey, bastionKey)
 	})
+	if err := lab.Exited(); err != nil {
+		t.Errorf("an sshd stopped during the test: %v", err)
+	}
 	for _, srv := range append([]*sshlab.Server{bastion}, nodes[0].server, nodes[1].server) {
 		t.Logf("sshd %s:%d: %d log lines", srv.Addr, srv.Port, len(srv.LogLines()))
 	}

@@ -376,9 +376,11 @@ func (s *Server) LogLines() []string {
 }
 
 // Dial opens a connection from the client namespace, as if Pulumi ran there. The socket is made
-// by a goroutine locked to an OS thread that entered the namespace (setns(2)); the goroutine never
-// unlocks the thread, so the Go runtime discards the thread when it returns and no other goroutine
-// ever runs in the namespace. A socket stays in the namespace it was made in.
+// by a goroutine locked to an OS thread that enters the namespace (setns(2)) and goes back to the
+// process's own namespace before it unlocks the thread; a socket stays in the namespace it was
+// made in. Only when going back fails does the thread stay locked, and the Go runtime discards it
+// when the goroutine returns. A discarded thread is a risk of its own: a child started from it
+// with Pdeathsig (every sshd here) is killed with it, so the thread is kept whenever it can be.
 func (l *Lab) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	type result struct {
 		conn net.Conn
@@ -387,20 +389,32 @@ func (l *Lab) Dial(ctx context.Context, network, addr string) (net.Conn, error) 
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: err}
+			return
+		}
+		defer own.Close()
 		f, err := os.Open(filepath.Join("/run/netns", l.Client))
 		if err != nil {
+			runtime.UnlockOSThread()
 			done <- result{err: err}
 			return
 		}
 		err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 		f.Close()
 		if err != nil {
+			runtime.UnlockOSThread()
 			done <- result{err: fmt.Errorf("setns %s: %w", l.Client, err)}
 			return
 		}
 		// An address literal: no name lookup, which could run on other threads.
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
+		if back := unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); back == nil {
+			runtime.UnlockOSThread()
+		}
 		done <- result{c, err}
 	}()
 	r := <-done
@@ -434,6 +448,23 @@ func (l *Lab) Close() error {
 		}
 	}
 	l.namespaces = nil
+	return errors.Join(errs...)
+}
+
+// Exited reports every sshd that stopped before Close, with the end of its log.
+func (l *Lab) Exited() error {
+	var errs []error
+	for _, p := range l.procs {
+		select {
+		case <-p.done:
+			text, _ := os.ReadFile(p.log)
+			if len(text) > 2000 {
+				text = text[len(text)-2000:]
+			}
+			errs = append(errs, fmt.Errorf("%s (pid %d) exited: %s: %s", p.name, p.cmd.Process.Pid, p.cmd.ProcessState, text))
+		default:
+		}
+	}
 	return errors.Join(errs...)
 }
 
