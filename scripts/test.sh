@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
-# the network namespaces of the real control plane, the firewall lab and the BGP lab).
-apt_packages=(shellcheck bird nftables gobgpd iproute2)
+# the network namespaces of the real control plane, the firewall lab, the BGP lab and the SSH lab;
+# openssh-server's sshd and openssh-client's ssh serve and cross-check the SSH lab).
+apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

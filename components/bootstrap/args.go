@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -18,6 +19,8 @@ const (
 	DefaultDNSServiceIP = "192.168.0.10"
 	DefaultDNSDomain    = "cluster.local"
 	DefaultSSHUser      = "root"
+	// DefaultSSHPort is the port Pulumi dials on a host or a bastion that names none.
+	DefaultSSHPort = 22
 	// DefaultTokenTTLMinutes is how long a join token stays valid after its step ran.
 	DefaultTokenTTLMinutes = 60
 )
@@ -26,8 +29,11 @@ const (
 type Host struct {
 	// Name is the hostname and Kubernetes node name (required, plain: it names resources).
 	Name string
-	// SSHAddress is where Pulumi connects (required).
+	// SSHAddress is where Pulumi connects (required): directly, or from the bastion when
+	// BootstrapArgs.Bastion is set.
 	SSHAddress pulumi.StringInput
+	// SSHPort is the port sshd listens on at SSHAddress, 1-65535. Default DefaultSSHPort.
+	SSHPort int
 	// PrivateIPv4 is the address Kubernetes binds to and advertises (required).
 	PrivateIPv4 pulumi.StringInput
 	// PublicIPv4 is the host's public address, which the host firewall closes to all but SSH (and
@@ -41,8 +47,6 @@ type Host struct {
 	// old node is drained, deleted and reset first if the old machine is deleted before its
 	// replacement is created (a worker keeps its name, so it should be: DeleteBeforeReplace).
 	ID pulumi.StringInput
-	// SSHPort is sshd's port at SSHAddress. Default 22.
-	SSHPort int
 	// DependsOn are resources the host's first step waits for (the machine itself).
 	DependsOn []pulumi.Resource
 	// Labels are node labels the kubelet registers the node with (outside the kubernetes.io and
@@ -78,18 +82,6 @@ type APIAccess struct {
 	PrivateOnly bool
 }
 
-// Bastion is a jump host.
-type Bastion struct {
-	// Address of the jump host (required).
-	Address string
-	// Port is its sshd's port. Default 22.
-	Port int
-	// User Pulumi logs in as there. Default: BootstrapArgs.SSHUser.
-	User string
-	// PrivateKey authenticates Pulumi there. Default: BootstrapArgs.SSHPrivateKey.
-	PrivateKey pulumi.StringInput
-}
-
 // BootstrapArgs configure a Bootstrap.
 type BootstrapArgs struct {
 	// Controller is the single control-plane host (required).
@@ -104,13 +96,31 @@ type BootstrapArgs struct {
 	SSHUser string
 	// SSHPrivateKey authenticates Pulumi on every host (required, kept secret).
 	SSHPrivateKey pulumi.StringInput
-	// Bastion is the jump host Pulumi reaches the hosts through; nil connects directly.
+	// Bastion is the jump host Pulumi reaches every host through. Nil: Pulumi dials each host's
+	// SSHAddress directly.
 	Bastion *Bastion
 	// TokenTTLMinutes is the lifetime of the join token each worker's join step makes sure of.
 	// Default DefaultTokenTTLMinutes.
 	TokenTTLMinutes int
 	// PodBlocked are IPv4 CIDRs pods may not reach, such as a provider's metadata service.
 	PodBlocked []string
+}
+
+// Bastion is an SSH jump host: Pulumi logs in to it, then opens a TCP connection from it to each
+// host's SSHAddress and SSHPort and runs SSH to the host over that connection (as `ssh -J` does).
+// The bastion must allow TCP forwarding; it runs nothing of the cluster's.
+type Bastion struct {
+	// Address is the bastion's address as Pulumi reaches it: an IP address or a DNS name
+	// (required).
+	Address string
+	// Port is the port the bastion's sshd listens on, 1-65535. Default DefaultSSHPort.
+	Port int
+	// User Pulumi logs in to the bastion as. Default: BootstrapArgs.SSHUser (after its own
+	// default, DefaultSSHUser).
+	User string
+	// PrivateKey authenticates Pulumi on the bastion (kept secret). Default:
+	// BootstrapArgs.SSHPrivateKey.
+	PrivateKey pulumi.StringInput
 }
 
 var versionRE = regexp.MustCompile(`^1\.(\d+)\.(\d+)$`)
@@ -133,6 +143,25 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 	}
 	def(&k.DNSDomain, DefaultDNSDomain)
 	def(&a.SSHUser, DefaultSSHUser)
+	port := func(p *int) {
+		if *p == 0 {
+			*p = DefaultSSHPort
+		}
+	}
+	port(&a.Controller.SSHPort)
+	a.Workers = append([]Host(nil), a.Workers...) // the caller's slice stays as it was
+	for i := range a.Workers {
+		port(&a.Workers[i].SSHPort)
+	}
+	if a.Bastion != nil {
+		b := *a.Bastion
+		port(&b.Port)
+		def(&b.User, a.SSHUser)
+		if b.PrivateKey == nil {
+			b.PrivateKey = a.SSHPrivateKey
+		}
+		a.Bastion = &b
+	}
 	if a.TokenTTLMinutes == 0 {
 		a.TokenTTLMinutes = DefaultTokenTTLMinutes
 	}
@@ -160,6 +189,20 @@ func (a BootstrapArgs) validate() error {
 		if h.SSHAddress == nil || h.PrivateIPv4 == nil {
 			add("%s: SSHAddress and PrivateIPv4 are required", label)
 		}
+		if !validPort(h.SSHPort) {
+			add("%s.SSHPort %d: must be between 1 and 65535", label, h.SSHPort)
+		}
+	}
+	if b := a.Bastion; b != nil {
+		if !validAddress(b.Address) {
+			add("Bastion.Address %q: must be an IP address or a DNS name", b.Address)
+		}
+		if !validPort(b.Port) {
+			add("Bastion.Port %d: must be between 1 and 65535", b.Port)
+		}
+		if b.PrivateKey == nil {
+			add("Bastion.PrivateKey is required (it defaults to SSHPrivateKey)")
+		}
 	}
 	if a.Controller.PublicIPv4 == nil && !a.APIAccess.PrivateOnly {
 		add("Controller.PublicIPv4 is required unless APIAccess.PrivateOnly: the API server's allowed sources reach it there")
@@ -179,6 +222,22 @@ func (a BootstrapArgs) validate() error {
 		add("SSHPrivateKey is required")
 	}
 	return errors.Join(errs...)
+}
+
+// validPort reports whether p is a TCP port one can dial.
+func validPort(p int) bool { return p >= 1 && p <= 65535 }
+
+// dnsNameRE is a DNS name: dot-separated labels of letters, digits and inner hyphens.
+var dnsNameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
+
+// validAddress reports whether addr is an IP address (without a port or zone) or a DNS name.
+func validAddress(addr string) bool {
+	if a, err := netip.ParseAddr(addr); err == nil {
+		return a.Zone() == ""
+	}
+	// A name of digits and dots only is a mistyped IPv4 address: no top-level domain is numeric.
+	numeric := strings.Trim(addr, "0123456789.") == ""
+	return len(addr) <= 253 && dnsNameRE.MatchString(addr) && !numeric
 }
 
 // Validate reports every problem of defaulted Kubernetes settings. Callers that create machines

@@ -92,6 +92,7 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	}
 	s := &steps{ctx: ctx, name: name, args: a, parent: pulumi.Parent(b)}
 	b.steps = s
+	s.connections()
 	if err := s.renderShapes(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %w", name, err)
 	}
@@ -150,6 +151,9 @@ type steps struct {
 	tokenID, tokenSecret pulumi.StringOutput
 	// tokenShape is the workers' token script, rendered once.
 	tokenShape pulumi.StringOutput
+	// sshKey is SSHPrivateKey, secret; proxy is the bastion's connection, nil without one.
+	sshKey pulumi.StringOutput
+	proxy  remote.ProxyConnectionPtrInput
 }
 
 func (s *steps) credentials() error {
@@ -210,14 +214,38 @@ func machine(h Host) pulumi.Array {
 // just joined.
 var onItsMachine = pulumi.DeleteBeforeReplace(true)
 
-// connection is how Pulumi reaches a host.
+// dialErrorLimit is how many failed dials of a host (or of the bastion) Pulumi tolerates before it
+// gives up. A freshly provisioned server may take minutes before sshd answers. pulumi-command waits
+// 0.1 s after a failure, growing by half up to 5 s, and each dial may take its 15 s: 40 failures
+// span about 2.5 minutes when dials are refused at once (measured in the SSH lab) and up to about
+// 13 minutes when they time out.
+const dialErrorLimit = 40
+
+// connection is how Pulumi reaches a host: directly, or through the bastion.
 func (s *steps) connection(h Host) remote.ConnectionArgs {
 	return remote.ConnectionArgs{
-		Host:       h.SSHAddress,
-		User:       pulumi.String(s.args.SSHUser),
-		PrivateKey: s.args.SSHPrivateKey,
-		// A freshly provisioned server may take minutes before sshd answers: ~10 minutes of dialling.
-		DialErrorLimit: pulumi.Int(40),
+		Host: h.SSHAddress,
+		// Always set: pulumi-command fills in 22 for a missing port, so a host on port 22 records
+		// the same inputs either way.
+		Port:           pulumi.Float64(float64(h.SSHPort)),
+		User:           pulumi.String(s.args.SSHUser),
+		PrivateKey:     s.sshKey,
+		DialErrorLimit: pulumi.Int(dialErrorLimit),
+		Proxy:          s.proxy,
+	}
+}
+
+// connections prepares what every connection shares: the key, secret, and the bastion's settings.
+func (s *steps) connections() {
+	s.sshKey = pulumi.ToSecret(s.args.SSHPrivateKey).(pulumi.StringOutput)
+	if b := s.args.Bastion; b != nil {
+		s.proxy = remote.ProxyConnectionArgs{
+			Host:           pulumi.String(b.Address),
+			Port:           pulumi.Float64(float64(b.Port)),
+			User:           pulumi.String(b.User),
+			PrivateKey:     pulumi.ToSecret(b.PrivateKey).(pulumi.StringOutput),
+			DialErrorLimit: pulumi.Int(dialErrorLimit),
+		}
 	}
 }
 

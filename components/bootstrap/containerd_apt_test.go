@@ -19,21 +19,6 @@ import (
 	"time"
 )
 
-// needTool returns the path of a command the test runs. It skips the test where the command is
-// missing, except in CI (CI=true), where the test fails.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI", name)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
-}
-
 // aptRepositories are containerd.io version sets a repository may hold. Docker's repository for
 // Ubuntu 24.04 names containerd.io 2.x VERSION-REVISION~ubuntu.RELEASE~CODENAME, and the revision
 // varies (its Packages index listed 2.2.1-1~ubuntu.24.04~noble, docker/for-linux#1557 and

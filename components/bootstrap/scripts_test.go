@@ -269,6 +269,21 @@ func (n *node) calls(t *testing.T) []string {
 	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
+// environ is the environment the node's scripts run in: the stand-ins and the real tools of
+// realTools only on PATH, and where the stand-ins find the node's root, their state and log.
+func (n *node) environ() []string {
+	return []string{
+		"PATH=" + n.bin + ":" + n.tools,
+		"METALK8S_ROOT=" + n.root,
+		"STANDIN_STATE=" + n.state,
+		"STANDIN_LOG=" + n.log,
+		"STANDIN_FAULTS=" + n.faults,
+		"HOME=" + n.base,
+		"LC_ALL=C",
+		"TZ=UTC",
+	}
+}
+
 // run executes s on the node with bash, as on a server, within runTimeout.
 func (n *node) run(t *testing.T, s script) result {
 	t.Helper()
@@ -287,16 +302,7 @@ func (n *node) run(t *testing.T, s script) result {
 		cmd = exec.CommandContext(ctx, path, s.args...)
 	}
 	cmd.Dir = n.base
-	cmd.Env = []string{
-		"PATH=" + n.bin + ":" + n.tools,
-		"METALK8S_ROOT=" + n.root,
-		"STANDIN_STATE=" + n.state,
-		"STANDIN_LOG=" + n.log,
-		"STANDIN_FAULTS=" + n.faults,
-		"HOME=" + n.base,
-		"LC_ALL=C",
-		"TZ=UTC",
-	}
+	cmd.Env = n.environ()
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
