@@ -339,7 +339,10 @@ func TestServersModeScripts(t *testing.T) {
 	needRoot(t)
 	for _, stack := range []string{"racks", "provider"} {
 		t.Run(stack, func(t *testing.T) {
-			r := run(t, stackCluster(t, stack), runOptions{})
+			c := stackCluster(t, stack)
+			// One server's sshd on another port: its firewall must keep that port open.
+			set(t, c, "servers.workers[0].sshPort", 2222)
+			r := run(t, c, runOptions{})
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
@@ -359,6 +362,13 @@ func TestServersModeScripts(t *testing.T) {
 				rules := heredoc(t, script, "FIREWALL")
 				if out, err := nftCheck(t, nft, rules); err != nil {
 					t.Errorf("%s: nft refuses the firewall: %v\n%s", cmd.Name, err, out)
+				}
+				port := "22"
+				if cmd.Name == map[string]string{"racks": "metalk8s-r1-worker-0-prepare", "provider": "metalk8s-bm-worker-0-prepare"}[stack] {
+					port = "2222"
+				}
+				if !strings.Contains(rules, "\ttcp dport "+port+" accept\n") {
+					t.Errorf("%s: the firewall does not keep SSH port %s open:\n%s", cmd.Name, port, rules)
 				}
 				public := publicAddress.FindStringSubmatch(rules)
 				switch {

@@ -284,10 +284,11 @@ func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 		if controller {
 			private = s.shapes.controllerPrivate
 		}
-		script = pulumi.String(private.forName(h.Name))
+		script = pulumi.String(withSSHPort(private.forName(h.Name), h.SSHPort))
 	} else {
 		script = h.PublicIPv4.ToStringOutput().ApplyT(func(public string) (string, error) {
-			return sh.forNode(h.Name, public)
+			out, err := sh.forNode(h.Name, public)
+			return withSSHPort(out, h.SSHPort), err
 		}).(pulumi.StringOutput)
 	}
 	return remote.NewCommand(s.ctx, s.name+"-"+h.Name+"-prepare", &remote.CommandArgs{

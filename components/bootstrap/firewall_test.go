@@ -1,7 +1,11 @@
 package bootstrap
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +38,47 @@ func TestMergeCIDRs(t *testing.T) {
 	}
 	if _, err := mergeCIDRs([]string{"2001:db8::/32"}); err == nil {
 		t.Error("an IPv6 network was taken into an IPv4 set")
+	}
+}
+
+// TestFirewallKeepsTheSSHPort: the host firewall keeps open the port Pulumi reaches sshd on, and
+// no other SSH port; nft's own parser takes the result. A host on port 2222 locked out by its own
+// firewall (port 22 only) would stop every later step.
+func TestFirewallKeepsTheSSHPort(t *testing.T) {
+	for _, c := range []struct {
+		port, want string
+	}{{"", "tcp dport 22 accept"}, {"2222", "tcp dport 2222 accept"}} {
+		rules, err := RenderFirewall(FirewallData{Node: testWorker, PublicIPv4: "203.0.113.12", APIPort: 6443, SSHPort: c.port, PodCIDR: "172.16.0.0/12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(rules, "\n\t\t"+c.want+"\n") || strings.Count(rules, "tcp dport") != 1 {
+			t.Errorf("SSH port %q: want exactly %q:\n%s", c.port, c.want, rules)
+		}
+		nftCheck(t, rules)
+	}
+	for _, bad := range []string{"0", "65536", "22; accept", "ssh"} {
+		if _, err := RenderFirewall(FirewallData{Node: testWorker, PublicIPv4: "203.0.113.12", APIPort: 6443, SSHPort: bad, PodCIDR: "172.16.0.0/12"}); err == nil {
+			t.Errorf("SSH port %q rendered", bad)
+		}
+	}
+}
+
+// nftCheck runs nftables' parser on a rule set where nft and root are at hand (CI has both).
+func nftCheck(t *testing.T, rules string) {
+	t.Helper()
+	nft := needTool(t, "nft")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root: nft --check needs it")
+		}
+		t.Skip("nft --check needs root")
+	}
+	path := filepath.Join(t.TempDir(), "rules.nft")
+	if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nft, "--check", "--file", path).CombinedOutput(); err != nil {
+		t.Errorf("nft refuses the firewall: %v\n%s\n%s", err, out, rules)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"text/template"
@@ -42,6 +43,9 @@ type FirewallData struct {
 	PublicIPv4 string
 	// APIPort is the API server's port.
 	APIPort int
+	// SSHPort is the port sshd listens on, which stays open. Default DefaultSSHPort. (A shape
+	// renders it as a stand-in, filled in per host.)
+	SSHPort string
 	// APIAllowedCIDRs may reach the API server on the public address (controller, public mode).
 	APIAllowedCIDRs []string
 	// PodCIDR is the pod network.
@@ -161,6 +165,12 @@ func render(name string, data any, embedded ...string) (string, error) {
 // RenderFirewall renders a node's nftables rules. Overlapping allowed sources (or blocked
 // addresses) are merged first: nftables refuses a set whose elements overlap.
 func RenderFirewall(d FirewallData) (string, error) {
+	if d.SSHPort == "" {
+		d.SSHPort = strconv.Itoa(DefaultSSHPort)
+	}
+	if n, err := strconv.Atoi(d.SSHPort); d.SSHPort != sshPortPlaceholder && (err != nil || n < 1 || n > 65535) {
+		return "", fmt.Errorf("firewall of %s: SSH port %q is not a TCP port", d.Node, d.SSHPort)
+	}
 	var err error
 	if d.APIAllowedCIDRs, err = mergeCIDRs(d.APIAllowedCIDRs); err != nil {
 		return "", fmt.Errorf("firewall of %s: APIAllowedCIDRs: %w", d.Node, err)

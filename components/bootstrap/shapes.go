@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -13,6 +14,8 @@ import (
 const (
 	nodeNamePlaceholder = "metalk8s-node-name-placeholder"
 	nodeIPPlaceholder   = "metalk8s-node-ip-placeholder"
+	// sshPortPlaceholder stands for the host's SSH port in the preparation's firewall.
+	sshPortPlaceholder = "metalk8s-ssh-port-placeholder"
 )
 
 // nodeNameRE is a Kubernetes node name: an RFC 1123 subdomain. Names are written into scripts as
@@ -35,6 +38,11 @@ func (s shape) forNode(name, ip string) (string, error) {
 	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(string(s)), nil
 }
 
+// withSSHPort fills in the host's SSH port.
+func withSSHPort(script string, port int) string {
+	return strings.ReplaceAll(script, sshPortPlaceholder, strconv.Itoa(port))
+}
+
 // forName fills in a shape that holds no address.
 func (s shape) forName(name string) string {
 	return strings.ReplaceAll(string(s), nodeNamePlaceholder, name)
@@ -54,7 +62,7 @@ func (s *steps) renderShapes() error {
 	v := s.args.Kubernetes.Version
 	prepare := func(controller, public bool) (shape, error) {
 		fw := FirewallData{
-			Node: nodeNamePlaceholder, APIPort: s.args.Kubernetes.APIPort,
+			Node: nodeNamePlaceholder, APIPort: s.args.Kubernetes.APIPort, SSHPort: sshPortPlaceholder,
 			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
 		}
 		if public {
