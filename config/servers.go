@@ -245,7 +245,7 @@ func (c *Cluster) validateServers(v *collector) []nodeAddress {
 	for i, srv := range servers {
 		c.validatePeers(v, srv, keys[i], ownerOf)
 	}
-	if c.APIServer.PrivateOnly == false && len(c.APIServer.AllowedCIDRs) > 0 && s.Controller.PublicIPv4 == "" {
+	if !c.APIServer.PrivateOnly && len(c.APIServer.AllowedCIDRs) > 0 && s.Controller.PublicIPv4 == "" {
 		v.add("servers.controller.publicIpv4", nil, "required with apiServer.allowedCidrs: the allowed sources reach the API server on the controller's public address (or set apiServer.privateOnly)")
 	}
 	return owned
