@@ -131,6 +131,10 @@ func (s *Servers) applyDefaults() {
 		asn := DefaultLocalASN
 		s.ASN = &asn
 	}
+	// A server's own empty list of peers stays as it is: validation refuses it rather than let
+	// the server take servers.peers.
+	noEmptyList(&s.Peers)
+	noEmptyList(&s.Workers)
 	setString(&s.SSH.User, bootstrap.DefaultSSHUser)
 	if b := s.SSH.Bastion; b != nil {
 		if b.Port == 0 {
