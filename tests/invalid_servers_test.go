@@ -179,7 +179,7 @@ func invalidServersCases(t testing.TB) []serversCase {
 		{name: "several problems at once", stack: "provider", edits: []edit{
 			{"servers.workers[0].name", "bm-controller"}, {"servers.workers[1].sshPort", 0}, {"servers.workers[1].sshAddress", "10.40.0.12"},
 			{"servers.peers[1].md5Password", md5Space}, {"servers.asn", 64511}, {"servers.ssh.bastion.port", 0}, {"metro", "sv"},
-		}, keys: []string{"servers.workers[0].name", "servers.workers[1].sshAddress", "servers.peers[1].md5Password", "servers.asn", "metro"}},
+		}, keys: []string{"servers.workers[0].name", "servers.workers[1].sshAddress", "servers.peers[1].md5Password", "servers.asn", "metro"}, secret: md5Space},
 	}
 }
 
