@@ -51,6 +51,14 @@ func (c *Cluster) ApplyDefaults() {
 	}
 	setString(&k.DNSDomain, DefaultDNSDomain)
 	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
+	// An empty list means what no list means; one form of it keeps an accepted configuration the
+	// same through a JSON round trip (the lists are omitted when empty).
+	noEmptyList(&c.APIServer.AllowedCIDRs)
+	noEmptyList(&c.ElasticIPs)
+	noEmptyList(&c.LoadBalancer.Pools)
+	for i := range c.LoadBalancer.Pools {
+		noEmptyList(&c.LoadBalancer.Pools[i].CIDRs)
+	}
 	for i := range c.LoadBalancer.Pools {
 		if c.LoadBalancer.Pools[i].AutoAssign == nil {
 			yes := true
@@ -102,6 +110,13 @@ func (c *Cluster) WorkerCount() int {
 		return len(c.Servers.Workers)
 	}
 	return *c.Workers.Count
+}
+
+// noEmptyList makes an empty list nil.
+func noEmptyList[T any](l *[]T) {
+	if *l != nil && len(*l) == 0 {
+		*l = nil
+	}
 }
 
 func setString(field *string, def string) {

@@ -91,7 +91,7 @@ var (
 	// nodeNamePattern is a Kubernetes node name (a DNS subdomain; at most 63 characters here,
 	// since it is also the hostname).
 	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	// hostPattern is an IPv4 address or a DNS name.
+	// hostPattern is the shape of an IPv4 address or a DNS name (validHost checks the rest).
 	hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$`)
 	// userPattern is a login name as Debian's adduser accepts it by default.
 	userPattern = regexp.MustCompile(`^[a-z_][-a-z0-9_]{0,31}$`)
@@ -131,6 +131,10 @@ func (s *Servers) applyDefaults() {
 		asn := DefaultLocalASN
 		s.ASN = &asn
 	}
+	// A server's own empty list of peers stays as it is: validation refuses it rather than let
+	// the server take servers.peers.
+	noEmptyList(&s.Peers)
+	noEmptyList(&s.Workers)
 	setString(&s.SSH.User, bootstrap.DefaultSSHUser)
 	if b := s.SSH.Bastion; b != nil {
 		if b.Port == 0 {
@@ -182,7 +186,7 @@ func (c *Cluster) validateServers(v *collector) []nodeAddress {
 	}
 	c.validateServersSSH(v)
 	servers, keys := s.serversAt()
-	names := map[string]string{}
+	names, ids := map[string]string{}, map[string]string{}
 	sshTargets := map[string]string{}
 	var owned []nodeAddress
 	ownerOf := map[netip.Addr]string{}
@@ -195,10 +199,16 @@ func (c *Cluster) validateServers(v *collector) []nodeAddress {
 			v.add(at+".name", srv.Name, "is also the name of %s", names[srv.Name])
 		}
 		names[srv.Name] = at
-		if srv.ID != "" && (strings.TrimSpace(srv.ID) != srv.ID || utf8.RuneCountInString(srv.ID) > 128) {
+		switch {
+		case srv.ID == "":
+		case strings.TrimSpace(srv.ID) != srv.ID || utf8.RuneCountInString(srv.ID) > 128:
 			v.add(at+".id", srv.ID, "must be at most 128 characters without leading or trailing spaces")
+		case ids[srv.ID] != "":
+			v.add(at+".id", srv.ID, "is also the id of %s: two servers cannot be one machine", ids[srv.ID])
+		default:
+			ids[srv.ID] = at
 		}
-		if !hostPattern.MatchString(srv.SSHAddress) {
+		if !validHost(srv.SSHAddress) {
 			v.add(at+".sshAddress", srv.SSHAddress, "must be an IPv4 address or a DNS name")
 		}
 		if srv.SSHPort < 1 || srv.SSHPort > 65535 {
@@ -231,13 +241,15 @@ func (c *Cluster) validateServers(v *collector) []nodeAddress {
 			owned = append(owned, nodeAddress{f.key, ip})
 		}
 		if srv.Gateway != "" {
-			parseUnicast(v, at+".gateway", srv.Gateway)
+			if gw, ok := parseUnicast(v, at+".gateway", srv.Gateway); ok && strings.HasPrefix(ownerOf[gw], at+".") {
+				v.add(at+".gateway", srv.Gateway, "is %s, the server's own address: the gateway is the next hop towards the multihop routers", ownerOf[gw])
+			}
 		}
 	}
 	for i, srv := range servers {
 		c.validatePeers(v, srv, keys[i], ownerOf)
 	}
-	if c.APIServer.PrivateOnly == false && len(c.APIServer.AllowedCIDRs) > 0 && s.Controller.PublicIPv4 == "" {
+	if !c.APIServer.PrivateOnly && len(c.APIServer.AllowedCIDRs) > 0 && s.Controller.PublicIPv4 == "" {
 		v.add("servers.controller.publicIpv4", nil, "required with apiServer.allowedCidrs: the allowed sources reach the API server on the controller's public address (or set apiServer.privateOnly)")
 	}
 	return owned
@@ -248,7 +260,7 @@ func (c *Cluster) validatePeers(v *collector, srv *Server, at string, ownerOf ma
 	peers, pat := c.Servers.peersOf(srv, at)
 	if len(peers) == 0 {
 		if pat == "servers.peers" {
-			v.add(at+".peers", nil, "required: %s has no BGP peers and servers.peers lists none for every server", srv.Name)
+			v.add(at+".peers", nil, "required: the server lists no BGP peers of its own, and servers.peers lists none")
 		} else {
 			v.add(pat, nil, "must list at least one router: an empty list does not fall back to servers.peers")
 		}
@@ -325,7 +337,7 @@ func (c *Cluster) validateServersSSH(v *collector) {
 		checkPrivateKey(v, "servers.ssh.privateKey", s.PrivateKey)
 	}
 	if b := s.Bastion; b != nil {
-		if !hostPattern.MatchString(b.Address) {
+		if !validHost(b.Address) {
 			v.add("servers.ssh.bastion.address", b.Address, "must be an IPv4 address or a DNS name")
 		}
 		if b.Port < 1 || b.Port > 65535 {
@@ -338,6 +350,21 @@ func (c *Cluster) validateServersSSH(v *collector) {
 			checkPrivateKey(v, "servers.ssh.bastion.privateKey", b.PrivateKey)
 		}
 	}
+}
+
+// validHost reports whether s is an IPv4 address or a DNS name of at most 253 characters. A name
+// whose last label is all digits must be an IPv4 address: no top-level domain is numeric (RFC
+// 3696, section 2), so 10.10.2.300 or 10.10.1 is a mistyped address, not a name to look up.
+func validHost(s string) bool {
+	if len(s) > 253 || !hostPattern.MatchString(s) {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.Trim(last, "0123456789") != "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(s)
+	return err == nil && ip.Is4()
 }
 
 // parseUnicast parses an IPv4 address a host or router can have.
@@ -367,7 +394,8 @@ func validASN(asn int64) bool {
 	return true
 }
 
-// routerAddresses are the peers' and gateways' addresses with their keys.
+// routerAddresses are the peers', the gateways' and the bastion's IPv4 addresses with their keys:
+// addresses the nodes must keep reaching (the nodes answer the bastion's SSH connections).
 func (s *Servers) routerAddresses() []nodeAddress {
 	var out []nodeAddress
 	add := func(key, a string) {
@@ -377,6 +405,9 @@ func (s *Servers) routerAddresses() []nodeAddress {
 	}
 	for j, p := range s.Peers {
 		add(fmt.Sprintf("servers.peers[%d].address", j), p.Address)
+	}
+	if b := s.SSH.Bastion; b != nil {
+		add("servers.ssh.bastion.address", b.Address)
 	}
 	servers, keys := s.serversAt()
 	for i, srv := range servers {
@@ -388,8 +419,8 @@ func (s *Servers) routerAddresses() []nodeAddress {
 	return out
 }
 
-// validateNodeNetworks refuses a pod or service range holding a server's, a router's or a
-// gateway's address: routes to the pod and service networks would shadow the host's own.
+// validateNodeNetworks refuses a pod or service range holding a server's, a router's, a gateway's
+// or the bastion's address: routes to the pod and service networks would shadow the host's own.
 func (c *Cluster) validateNodeNetworks(v *collector, owned []nodeAddress) {
 	all := append(append([]nodeAddress(nil), owned...), c.Servers.routerAddresses()...)
 	for _, r := range []struct{ key, cidr string }{{"kubernetes.podCidr", c.Kubernetes.PodCIDR}, {"kubernetes.serviceCidr", c.Kubernetes.ServiceCIDR}} {
@@ -405,8 +436,8 @@ func (c *Cluster) validateNodeNetworks(v *collector, owned []nodeAddress) {
 	}
 }
 
-// validateServerPools refuses a LoadBalancer range holding a server's, a router's or a gateway's
-// address: MetalLB would hand it to a service.
+// validateServerPools refuses a LoadBalancer range holding a server's, a router's, a gateway's or
+// the bastion's address: MetalLB would hand it to a service, and the routers send it to the nodes.
 func (c *Cluster) validateServerPools(v *collector, owned []nodeAddress) {
 	all := append(append([]nodeAddress(nil), owned...), c.Servers.routerAddresses()...)
 	for i, p := range c.LoadBalancer.Pools {

@@ -16,7 +16,8 @@ const maxFuzzWorkers = 6
 
 // programSeeds are the seed corpus of FuzzProgram: the dev stack and variants of it that reach
 // the other branches of the program (the other mode, no workers, a private API server, given
-// secrets, an existing project, no pools, private pools only, a global pool for the ingress).
+// secrets, an existing project, no pools, private pools only, a global pool for the ingress), and
+// the servers mode's two example stacks.
 func programSeeds(t testing.TB) []string {
 	t.Helper()
 	variants := [][]edit{
@@ -40,6 +41,9 @@ func programSeeds(t testing.TB) []string {
 		}
 		out = append(out, mustJSON(t, c))
 	}
+	for _, stack := range []string{"racks", "provider"} {
+		out = append(out, mustJSON(t, stackCluster(t, stack)))
+	}
 	return out
 }
 
@@ -62,19 +66,44 @@ func FuzzProgram(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if *cfg.Workers.Count > maxFuzzWorkers {
-			t.Skipf("%d workers: beyond what the fuzzer runs", *cfg.Workers.Count)
+		if cfg.WorkerCount() > maxFuzzWorkers {
+			t.Skipf("%d workers: beyond what the fuzzer runs", cfg.WorkerCount())
 		}
 		for _, preview := range []bool{true, false} {
 			r := runRaw(t, string(raw), runOptions{preview: preview})
 			if r.err != nil {
 				t.Fatalf("preview=%v: accepted configuration fails:\n%s\n%v", preview, raw, r.err)
 			}
-			if got, want := len(r.ofType(metal.DeviceToken)), *cfg.Workers.Count+1; got != want {
-				t.Errorf("preview=%v: %d devices, want %d", preview, got, want)
-			}
+			checkMachines(t, cfg, r, preview)
 		}
 	})
+}
+
+// checkMachines checks what an accepted configuration deployed: in the Equinix Metal mode one
+// device per node; in the servers mode one node per server and nothing of Equinix Metal, neither a
+// resource nor a function call.
+func checkMachines(t *testing.T, cfg *config.Cluster, r *result, preview bool) {
+	t.Helper()
+	want := cfg.WorkerCount() + 1
+	if cfg.Servers == nil {
+		if got := len(r.ofType(metal.DeviceToken)); got != want {
+			t.Errorf("preview=%v: %d devices, want %d", preview, got, want)
+		}
+		return
+	}
+	if got := len(r.nodes); got != want {
+		t.Errorf("preview=%v: %d nodes, want %d", preview, got, want)
+	}
+	for _, res := range r.cloud.Resources() {
+		if strings.HasPrefix(res.Type, "equinix:") {
+			t.Errorf("preview=%v: servers mode registered %s %s", preview, res.Type, res.Name)
+		}
+	}
+	for _, inv := range r.cloud.Invokes() {
+		if strings.HasPrefix(inv.Token, "equinix:") {
+			t.Errorf("preview=%v: servers mode called %s", preview, inv.Token)
+		}
+	}
 }
 
 // picker draws the choices of FuzzProgramEdits from the fuzzer's bytes; once they run out every
@@ -104,6 +133,145 @@ func (p *picker) text(alphabet string, max int) string {
 		b[i] = alphabet[p.intn(len(alphabet))]
 	}
 	return string(b)
+}
+
+// editStack changes an example stack as the bytes of choices say: the first chooses the mode
+// (3 in 4 the Equinix Metal mode's dev stack, editDevStack; 1 in 4 the servers mode, editServersStack),
+// the others the edits.
+func editStack(t testing.TB, choices []byte) map[string]any {
+	p := &picker{choices}
+	if p.intn(4) == 3 {
+		return editServersStack(t, p)
+	}
+	return editDevStack(t, p.b)
+}
+
+// editServersStack changes the racks or the provider stack as the picker says: each setting of
+// the servers mode is kept, or set to a value drawn from its valid values, its boundaries, or a
+// few invalid ones; the shared settings as editDevStack does. Most results are valid.
+func editServersStack(t testing.TB, p *picker) map[string]any {
+	c := stackCluster(t, p.pick("racks", "provider").(string))
+	keep := func() bool { return p.intn(3) == 0 }
+	asn := func() any {
+		return p.pick(65000, 64512, 65534, 4200000000, 4294967294, 1, 3356, 65001, 65480, 64500, 23456, 65535)
+	}
+	peer := func(address string) map[string]any {
+		pr := map[string]any{"address": address, "asn": asn()}
+		if p.intn(3) == 0 {
+			pr["multihop"] = true
+		}
+		if p.intn(3) == 0 {
+			pr["md5Password"] = p.text("abcXYZ019!#$%&'()*+,-./:;<=>?@[]^_`{|}~ \"\\", 90)
+		}
+		return pr
+	}
+	peers := func(net int) []any {
+		var out []any
+		for i := p.intn(3); i >= 0; i-- {
+			out = append(out, peer(p.pick(fmt.Sprintf("10.20.%d.%d", net, 2+p.intn(2)), "169.254.1.1", "169.254.1.2").(string)))
+		}
+		return out
+	}
+	if !keep() {
+		set(t, c, "loadBalancer.mode", p.pick("calico", "bird-local-peer"))
+	}
+	if !keep() {
+		set(t, c, "servers.asn", asn())
+	}
+	if !keep() {
+		set(t, c, "servers.peers", p.pick(nil, peers(0)))
+	}
+	if !keep() {
+		set(t, c, "servers.ssh.user", p.pick("root", "deploy", "Admin"))
+	}
+	if !keep() {
+		set(t, c, "servers.ssh.bastion", p.pick(nil,
+			map[string]any{"address": "192.0.2.5"},
+			map[string]any{"address": "bastion.example", "port": p.pick(0, 22, 2222, 65535), "user": "jump", "privateKey": testKey}))
+	}
+	if !keep() {
+		set(t, c, "apiServer", p.pick(
+			map[string]any{"privateOnly": true},
+			map[string]any{"allowedCidrs": []any{fmt.Sprintf("%d.%d.%d.0/24", 1+p.intn(223), p.intn(256), p.intn(256))}}))
+	}
+	if !keep() {
+		set(t, c, "servers.controller.publicIpv4", p.pick(nil, "198.51.100.10", "10.20.0.10"))
+	}
+	if !keep() {
+		set(t, c, "servers.controller.gateway", p.pick(nil, "10.20.0.1", "10.40.0.1"))
+	}
+	if !keep() {
+		// Workers of their own: a network per worker, most with their own routers.
+		var workers []any
+		for i := range p.intn(maxFuzzWorkers + 1) {
+			w := map[string]any{
+				"name":        p.pick(fmt.Sprintf("w%d", i), fmt.Sprintf("rack-%d.worker", i), "w0"),
+				"sshAddress":  p.pick(fmt.Sprintf("10.20.%d.10", 1+i), fmt.Sprintf("w%d.example", i), "10.20.1.10"),
+				"privateIpv4": p.pick(fmt.Sprintf("10.20.%d.10", 1+i), "10.20.1.10"),
+			}
+			if v := p.pick(nil, 0, 22, 2222); v != nil {
+				w["sshPort"] = v
+			}
+			if p.intn(2) == 0 {
+				w["publicIpv4"] = fmt.Sprintf("198.51.100.%d", 20+i)
+			}
+			if p.intn(2) == 0 {
+				w["gateway"] = fmt.Sprintf("10.20.%d.1", 1+i)
+			}
+			if p.intn(3) > 0 {
+				w["peers"] = peers(1 + i)
+			}
+			if p.intn(3) == 0 {
+				w["id"] = p.pick(fmt.Sprintf("SN-%d", i), "SN-0")
+			}
+			workers = append(workers, w)
+		}
+		set(t, c, "servers.workers", workers)
+	}
+	if !keep() {
+		set(t, c, "kubernetes.version", fmt.Sprintf("1.%d.%d", 31+p.intn(69), p.intn(100)))
+	}
+	if !keep() {
+		set(t, c, "kubernetes.apiPort", p.pick(443, 6443, 8443, 1+p.intn(65535)))
+	}
+	if !keep() {
+		net := p.intn(3)
+		set(t, c, "kubernetes.podCidr", []string{"172.16.0.0/12", "100.64.0.0/16", "10.20.0.0/16"}[net])
+		set(t, c, "kubernetes.serviceCidr", []string{"192.168.0.0/16", "100.65.0.0/16", "10.21.0.0/16"}[net])
+		set(t, c, "kubernetes.dnsServiceIp", []string{"192.168.0.10", "100.65.0.10", "10.21.0.10"}[net])
+	}
+	if !keep() {
+		set(t, c, "metallb.asn", asn())
+	}
+	var poolNames []any
+	if !keep() {
+		var pools []any
+		for i := p.intn(4); i > 0; i-- {
+			name := p.pick("public", "routed", "p"+p.text("0123456789", 2))
+			var cidrs []any
+			for j := 1 + p.intn(2); j > 0; j-- {
+				cidrs = append(cidrs, p.pick(
+					fmt.Sprintf("192.0.2.%d/%d", 16*p.intn(16), 28+p.intn(5)),
+					fmt.Sprintf("10.30.%d.0/%d", p.intn(256), 24+p.intn(9)),
+					"10.20.1.0/24"))
+			}
+			pool := map[string]any{"name": name, "cidrs": cidrs}
+			if v := p.intn(3); v > 0 {
+				pool["autoAssign"] = v == 1
+			}
+			pools = append(pools, pool)
+			poolNames = append(poolNames, name)
+		}
+		set(t, c, "loadBalancer.pools", pools)
+	}
+	if !keep() {
+		ingress := map[string]any{"enabled": p.intn(2) == 0}
+		if len(poolNames) > 0 {
+			ingress["pool"] = p.pick(poolNames...)
+		}
+		set(t, c, "ingress", ingress)
+	}
+	return c
 }
 
 // editDevStack changes the dev stack as the bytes of choices say: each setting of the
@@ -216,7 +384,20 @@ func editDevStack(t testing.TB, choices []byte) map[string]any {
 	return c
 }
 
-// FuzzProgramEdits is FuzzProgram with the dev stack changed setting by setting (editDevStack)
+// serversEditSeeds are seeds of FuzzProgramEdits in the servers mode, each a valid configuration
+// (TestServersEditSeedsAccepted): the racks and the provider stack as written, four workers of
+// their own networks in bird-local-peer, three behind a bastion with their own routers, an
+// allow-listed one-node cluster behind a bastion with a 4-byte ASN.
+var serversEditSeeds = [][]byte{
+	{3},
+	{3, 1},
+	{3, 4, 2, 1, 2, 0, 0, 0, 0, 4, 3, 5, 0, 2, 2, 1, 5, 5, 5, 4, 4, 2, 3, 3, 0, 3, 4, 3, 4, 4, 3, 2, 2, 1, 5, 4, 4, 1, 1, 3, 0, 5, 4},
+	{3, 2, 5, 5, 2, 2, 3, 0, 4, 2, 1, 4, 0, 1, 2, 0, 1, 2, 1, 2, 0, 2, 3, 4, 2, 3, 4, 5, 4, 4, 0, 3, 0, 2, 0, 2, 2, 1, 3, 3, 0, 1, 2, 2, 2, 1, 2, 0, 0, 0, 2},
+	{3, 0, 4, 2, 5, 4, 1, 0, 5, 0, 5, 2, 4, 5, 2, 0, 2, 0, 1, 5, 1, 0, 2, 1, 5, 1, 0, 3, 4, 2, 2},
+	{3, 0, 0, 5, 3, 2, 3, 1, 2, 4, 1, 3, 4, 2, 5, 2, 5, 3, 0, 5, 5, 1, 2, 4, 1, 5, 3, 5, 4, 4, 1, 5, 0, 3, 5},
+}
+
+// FuzzProgramEdits is FuzzProgram with an example stack changed setting by setting (editStack)
 // rather than byte by byte: byte mutations of the dev stack are almost always rejected by
 // config.Parse (a renamed block, a broken reference), edits mostly are not. Whatever config.Parse
 // accepts must run without error, as a preview and as a simulated deployment.
@@ -232,15 +413,20 @@ func editDevStack(t testing.TB, choices []byte) map[string]any {
 func FuzzProgramEdits(f *testing.F) {
 	for _, seed := range [][]byte{
 		nil,
-		{1, 1, 1, 1, 2, 2, 1, 0, 1, 1, 1, 1},
-		[]byte("metalk8s edits the dev stack"),
-		{2, 0, 2, 6, 0, 0, 2, 1, 1, 1, 2, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20},
-		{1, 1, 1, 3, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 2, 2, 2, 1, 1, 0, 1, 1, 4, 1, 1, 2, 1, 1, 1, 3, 3, 3, 3, 3, 1, 1, 1},
+		{0, 1, 1, 1, 1, 2, 2, 1, 0, 1, 1, 1, 1},
+		[]byte("\x00metalk8s edits the dev stack"),
+		{0, 2, 0, 2, 6, 0, 0, 2, 1, 1, 1, 2, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20},
+		{0, 1, 1, 1, 3, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 2, 2, 2, 1, 1, 0, 1, 1, 4, 1, 1, 2, 1, 1, 1, 3, 3, 3, 3, 3, 1, 1, 1},
+		[]byte("\x03\x00metalk8s edits the racks"),
+		[]byte("\x03\x01metalk8s edits the provider stack"),
 	} {
 		f.Add(seed)
 	}
+	for _, seed := range serversEditSeeds {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, choices []byte) {
-		raw := mustJSON(t, editDevStack(t, choices))
+		raw := mustJSON(t, editStack(t, choices))
 		cfg, err := config.Parse([]byte(raw))
 		if err != nil {
 			return
@@ -250,7 +436,7 @@ func FuzzProgramEdits(f *testing.F) {
 			// The fake's existing projects run local BGP at ASN 65000 without a password, as a
 			// project made with the defaults would: a deployment into one with other BGP settings
 			// must stop at the neighbour check, naming the mismatch.
-			mismatch := cfg.Project.ID != "" && (*cfg.BGP.ASN != 65000 || cfg.BGP.MD5Password != "")
+			mismatch := cfg.Servers == nil && cfg.Project.ID != "" && (*cfg.BGP.ASN != 65000 || cfg.BGP.MD5Password != "")
 			if mismatch && !preview {
 				if r.err == nil || !strings.Contains(r.err.Error(), "the project's BGP configuration differs") {
 					t.Fatalf("existing project with other BGP settings: want the mismatch refused, got %v", r.err)
@@ -260,9 +446,7 @@ func FuzzProgramEdits(f *testing.F) {
 			if r.err != nil {
 				t.Fatalf("preview=%v: accepted configuration fails:\n%s\n%v", preview, raw, r.err)
 			}
-			if got, want := len(r.ofType(metal.DeviceToken)), *cfg.Workers.Count+1; got != want {
-				t.Errorf("preview=%v: %d devices, want %d", preview, got, want)
-			}
+			checkMachines(t, cfg, r, preview)
 		}
 	})
 }
@@ -274,5 +458,26 @@ func TestProgramSeedsAccepted(t *testing.T) {
 		if _, err := config.Parse([]byte(s)); err != nil {
 			t.Errorf("seed %d rejected: %v", i, err)
 		}
+	}
+}
+
+// TestServersEditSeedsAccepted checks that every servers-mode seed of FuzzProgramEdits is a valid
+// configuration of that mode, so that the fuzzer starts from runs of the whole program there.
+func TestServersEditSeedsAccepted(t *testing.T) {
+	workers := map[int]bool{}
+	for i, seed := range serversEditSeeds {
+		cfg, err := config.Parse([]byte(mustJSON(t, editStack(t, seed))))
+		if err != nil {
+			t.Errorf("seed %d rejected: %v", i, err)
+			continue
+		}
+		if cfg.Servers == nil {
+			t.Errorf("seed %d is not in the servers mode", i)
+			continue
+		}
+		workers[cfg.WorkerCount()] = true
+	}
+	if len(workers) < 3 {
+		t.Errorf("the seeds have %d different worker counts, want at least 3", len(workers))
 	}
 }
