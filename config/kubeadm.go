@@ -101,6 +101,9 @@ var speakerListeners = map[int]string{
 
 // controllerListener names what already listens on port at the controller.
 func (c *Cluster) controllerListener(port int) (string, bool) {
+	if c.Servers != nil && port == c.Servers.Controller.SSHPort {
+		return "sshd (servers.controller.sshPort)", true
+	}
 	if owner, ok := controllerListeners[port]; ok {
 		return owner, true
 	}

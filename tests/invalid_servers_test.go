@@ -60,6 +60,8 @@ func invalidServersCases(t testing.TB) []serversCase {
 	md5Long := strings.Repeat("Ab1", 27) // 81 bytes: Linux takes TCP MD5 keys of at most 80
 	badKey := "not-a-key-hunter2"
 	return []serversCase{
+		// The API server cannot take the port the controller's sshd listens on.
+		{name: "API port is the controller's SSH port", stack: "racks", edits: []edit{{"servers.controller.sshPort", 2222}, {"kubernetes.apiPort", 2222}}, keys: []string{"kubernetes.apiPort"}},
 		// Names.
 		{name: "two workers with one name", stack: "racks", edits: []edit{{"servers.workers[1].name", "r1-worker-0"}}, keys: []string{"servers.workers[1].name"}},
 		{name: "a worker named as the controller", stack: "provider", edits: []edit{{"servers.workers[1].name", "bm-controller"}}, keys: []string{"servers.workers[1].name"}},
