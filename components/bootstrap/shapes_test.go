@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,10 +19,13 @@ func shapeArgs() BootstrapArgs {
 	}.withDefaults()
 }
 
-var shapeNodes = []struct{ name, ip string }{
-	{"a", "192.0.2.1"},
-	{"sv-worker-499", "203.0.113.254"},
-	{"node-1.example.net", "10.0.0.10"},
+var shapeNodes = []struct {
+	name, ip string
+	sshPort  int
+}{
+	{"a", "192.0.2.1", 22},
+	{"sv-worker-499", "203.0.113.254", 2222},
+	{"node-1.example.net", "10.0.0.10", 65535},
 }
 
 // TestPrepareShapeIsTheNodesScript checks that filling the preparation shape in for a node gives
@@ -37,7 +41,7 @@ func TestPrepareShapeIsTheNodesScript(t *testing.T) {
 			sh = s.shapes.controllerPrepare
 		}
 		for _, n := range shapeNodes {
-			fw := FirewallData{Node: n.name, PublicIPv4: n.ip, APIPort: s.args.Kubernetes.APIPort,
+			fw := FirewallData{Node: n.name, PublicIPv4: n.ip, APIPort: s.args.Kubernetes.APIPort, SSHPort: strconv.Itoa(n.sshPort),
 				PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked}
 			if controller {
 				fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
@@ -59,6 +63,7 @@ func TestPrepareShapeIsTheNodesScript(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			got = withSSHPort(got, n.sshPort)
 			if got != want {
 				t.Errorf("controller=%v %s: the shape filled in differs from the script rendered for the node", controller, n.name)
 			}
