@@ -89,7 +89,7 @@ func (s *steps) guard() (*remote.Command, error) {
 		Create:     s.shell(),
 		Stdin:      pulumi.String(script),
 		Triggers:   machine(c),
-	}, s.parent, pulumi.DependsOn(c.DependsOn))
+	}, s.parent, onItsMachine, pulumi.DependsOn(c.DependsOn))
 }
 
 // upgradeData is the upgrade scripts' data for one node.
@@ -112,7 +112,7 @@ func (s *steps) upgradeController(init *remote.Command) (*remote.Command, error)
 		Create:     s.shell(),
 		Stdin:      pulumi.String(script),
 		Triggers:   machine(c),
-	}, s.parent, pulumi.DependsOn([]pulumi.Resource{init}))
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init}))
 }
 
 // upgradeWorkers registers each worker's drain, upgrade and uncordon, in batches of
@@ -135,7 +135,7 @@ func (s *steps) upgradeWorkers(controlPlane *remote.Command, workers map[string]
 			Update:     s.shell(),
 			Stdin:      pulumi.String(script),
 			Triggers:   machine(w),
-		}, s.parent, pulumi.DependsOn(deps))
+		}, s.parent, onItsMachine, pulumi.DependsOn(deps))
 	}
 	// The three scripts are shapes: rendered once, filled in with each worker's name.
 	var shapes [3]shape

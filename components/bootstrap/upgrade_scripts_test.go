@@ -175,6 +175,31 @@ func upgradeScriptCases() []scriptCase {
 		}
 	}
 	return []scriptCase{
+		// A version change runs the preparation again on every node: on one in the cluster it
+		// leaves the Kubernetes packages to the upgrade steps (and sets up the new repository).
+		{name: "prepare-joined-worker", script: func(t *testing.T) script {
+			t.Helper()
+			d := PrepareData{
+				Node: testWorker, Version: upgradeVersion, Minor: minor(upgradeVersion), PackageVersion: packageVersion(upgradeVersion),
+				ContainerdMinor: ContainerdMinor, Firewall: firewallRules(t, false), ContainerdConfig: containerdConfig, ResetScript: resetScript,
+			}
+			body, err := RenderPrepare(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return script{body: body}
+		}, seed: workerAt(testVersion, testVersion), changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "apt-get install * kubelet=*", 0)
+			wantCalls(t, r.calls, "apt-get install * kubeadm=*", 0)
+			for _, p := range []string{"kubelet", "kubeadm", "kubectl"} {
+				wantState(t, n, "dpkg/"+p, packageVersionWant)
+			}
+			wantFile(t, n, "etc/apt/sources.list.d/kubernetes.list", "deb [signed-by=/etc/apt/keyrings/kubernetes-v1.38.gpg] https://pkgs.k8s.io/core:/stable:/v1.38/deb/ /\n", 0o644)
+			if !strings.Contains(r.stderr, "left to the upgrade steps") {
+				t.Errorf("stderr does not say the packages are left to the upgrade steps:\n%s", r.stderr)
+			}
+		}},
 		{name: "guard-fresh", script: guardScript(upgradeVersion), check: leavesAlone},
 		{name: "guard-minor", script: guardScript(upgradeVersion), seed: controllerAt(testVersion, testVersion), check: noKubeadm},
 		{name: "guard-patch", script: guardScript(patchVersion), seed: controllerAt(testVersion, testVersion), check: noKubeadm},
