@@ -131,6 +131,9 @@ type Kubernetes struct {
 	ServiceCIDR string `json:"serviceCidr,omitempty"`
 	// DNSDomain is the cluster DNS domain. Default cluster.local.
 	DNSDomain string `json:"dnsDomain,omitempty"`
+	// UpgradeParallelism is how many workers a version change drains and upgrades at once, after
+	// the control plane. Default DefaultUpgradeParallelism.
+	UpgradeParallelism int `json:"upgradeParallelism,omitempty"`
 }
 
 // APIServer is the explicit choice of how the API server is reached: set exactly one field.

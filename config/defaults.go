@@ -19,16 +19,18 @@ const (
 	DefaultPlan              = metalcluster.DefaultPlan
 	DefaultWorkerCount       = 2
 	DefaultKubernetesVersion = "1.37.2"
-	DefaultAPIPort           = bootstrap.DefaultAPIPort
-	DefaultDNSServiceIP      = bootstrap.DefaultDNSServiceIP
-	DefaultPodCIDR           = bootstrap.DefaultPodCIDR
-	DefaultServiceCIDR       = bootstrap.DefaultServiceCIDR
-	DefaultDNSDomain         = bootstrap.DefaultDNSDomain
-	DefaultLocalASN          = int64(metalcluster.DefaultLocalASN)
-	DefaultLoadBalancerMode  = string(topology.ModeCalico)
-	DefaultCalicoVersion     = calicobgp.DefaultVersion
-	DefaultMetalLBVersion    = metallbpools.DefaultVersion
-	DefaultMetalLBASN        = int64(topology.DefaultMetalLBASN)
+	// DefaultUpgradeParallelism is bootstrap.DefaultUpgradeParallelism: one worker at a time.
+	DefaultUpgradeParallelism = bootstrap.DefaultUpgradeParallelism
+	DefaultAPIPort            = bootstrap.DefaultAPIPort
+	DefaultDNSServiceIP       = bootstrap.DefaultDNSServiceIP
+	DefaultPodCIDR            = bootstrap.DefaultPodCIDR
+	DefaultServiceCIDR        = bootstrap.DefaultServiceCIDR
+	DefaultDNSDomain          = bootstrap.DefaultDNSDomain
+	DefaultLocalASN           = int64(metalcluster.DefaultLocalASN)
+	DefaultLoadBalancerMode   = string(topology.ModeCalico)
+	DefaultCalicoVersion      = calicobgp.DefaultVersion
+	DefaultMetalLBVersion     = metallbpools.DefaultVersion
+	DefaultMetalLBASN         = int64(topology.DefaultMetalLBASN)
 )
 
 // ApplyDefaults fills every empty field with its documented default.
@@ -50,6 +52,9 @@ func (c *Cluster) ApplyDefaults() {
 		setString(&k.DNSServiceIP, dns)
 	}
 	setString(&k.DNSDomain, DefaultDNSDomain)
+	if k.UpgradeParallelism == 0 {
+		k.UpgradeParallelism = DefaultUpgradeParallelism
+	}
 	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
 	// An empty list means what no list means; one form of it keeps an accepted configuration the
 	// same through a JSON round trip (the lists are omitted when empty).

@@ -128,6 +128,9 @@ func (c *Cluster) validateKubernetes(v *collector) {
 	} else if minor, _ := strconv.Atoi(m[1]); minor < MinKubernetesMinor {
 		v.add("kubernetes.version", k.Version, "must be 1.%d or newer (kubeadm configuration v1beta4)", MinKubernetesMinor)
 	}
+	if k.UpgradeParallelism < 1 || k.UpgradeParallelism > MaxWorkers {
+		v.add("kubernetes.upgradeParallelism", k.UpgradeParallelism, "must be between 1 and %d", MaxWorkers)
+	}
 	if k.APIPort < 1 || k.APIPort > 65535 {
 		v.add("kubernetes.apiPort", k.APIPort, "must be a TCP port, 1 to 65535")
 	} else if owner, taken := c.controllerListener(k.APIPort); taken {

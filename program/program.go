@@ -262,12 +262,13 @@ func ServersArgs(cfg *config.Cluster) *servercluster.ServerClusterArgs {
 // kubernetesArgs are the bootstrap's Kubernetes settings, the same in both modes.
 func kubernetesArgs(cfg *config.Cluster) bootstrap.KubernetesArgs {
 	return bootstrap.KubernetesArgs{
-		Version:      cfg.Kubernetes.Version,
-		APIPort:      cfg.Kubernetes.APIPort,
-		PodCIDR:      cfg.Kubernetes.PodCIDR,
-		ServiceCIDR:  cfg.Kubernetes.ServiceCIDR,
-		DNSServiceIP: cfg.Kubernetes.DNSServiceIP,
-		DNSDomain:    cfg.Kubernetes.DNSDomain,
+		Version:            cfg.Kubernetes.Version,
+		APIPort:            cfg.Kubernetes.APIPort,
+		PodCIDR:            cfg.Kubernetes.PodCIDR,
+		ServiceCIDR:        cfg.Kubernetes.ServiceCIDR,
+		DNSServiceIP:       cfg.Kubernetes.DNSServiceIP,
+		DNSDomain:          cfg.Kubernetes.DNSDomain,
+		UpgradeParallelism: cfg.Kubernetes.UpgradeParallelism,
 	}
 }
 

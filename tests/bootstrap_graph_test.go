@@ -107,10 +107,13 @@ func TestBootstrapDeleteActions(t *testing.T) {
 // resetting the node), and no other resource's inputs change.
 func TestScalingTouchesOnlyThatWorker(t *testing.T) {
 	workerTwo := []string{
+		"command:remote:Command metalk8s-sv-worker-2-drain",
 		"command:remote:Command metalk8s-sv-worker-2-join",
 		"command:remote:Command metalk8s-sv-worker-2-prepare",
 		"command:remote:Command metalk8s-sv-worker-2-registered",
 		"command:remote:Command metalk8s-sv-worker-2-token",
+		"command:remote:Command metalk8s-sv-worker-2-uncordon",
+		"command:remote:Command metalk8s-sv-worker-2-upgrade",
 		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
 		"equinix:metal/device:Device metalk8s-sv-worker-2",
 		"kubernetes:yaml/v2:ConfigGroup metalk8s-sv-worker-2-bgp-peers",

@@ -66,6 +66,11 @@ func artefacts(t *testing.T) map[string]string {
 		"token.sh":              stdin(t, r, "metalk8s-sv-worker-0-token"),
 		"join.sh":               stdin(t, r, "metalk8s-sv-worker-0-join"),
 		"registered.sh":         stdin(t, r, "metalk8s-sv-worker-0-registered"),
+		"guard.sh":              stdin(t, r, "metalk8s-sv-controller-guard"),
+		"upgrade-controller.sh": stdin(t, r, "metalk8s-sv-controller-upgrade"),
+		"drain.sh":              stdin(t, r, "metalk8s-sv-worker-0-drain"),
+		"upgrade-node.sh":       stdin(t, r, "metalk8s-sv-worker-0-upgrade"),
+		"uncordon.sh":           stdin(t, r, "metalk8s-sv-worker-0-uncordon"),
 	}
 	a["firewall-controller.nft"] = heredoc(t, a["prepare-controller.sh"], "FIREWALL")
 	a["firewall-worker.nft"] = heredoc(t, a["prepare-worker.sh"], "FIREWALL")

@@ -100,9 +100,9 @@ func nodeResources(host string, controller bool) []string {
 		"Command metalk8s-" + host + "-prepare",
 	}
 	if controller {
-		return append(out, "Command metalk8s-"+host+"-init")
+		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade")
 	}
-	for _, step := range []string{"token", "join", "registered"} {
+	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+host+"-"+step)
 	}
 	return out
@@ -146,9 +146,15 @@ type changeCase struct {
 func changeCases() []changeCase {
 	bird := []edit{{"loadBalancer.mode", "bird-local-peer"}}
 	extraPool := edit{"loadBalancer.pools[3]", map[string]any{"name": "extra", "cidrs": []any{"10.99.111.0/25"}}}
-	versionSteps := prefixed("~ Command ",
+	preparation := prefixed("~ Command ",
 		"metalk8s-sv-controller-prepare: stdin", "metalk8s-sv-controller-init: stdin",
 		"metalk8s-sv-worker-0-prepare: stdin", "metalk8s-sv-worker-1-prepare: stdin")
+	// A version change runs the guard, the preparation (which leaves the packages of nodes in the
+	// cluster alone), and the upgrade chain.
+	versionSteps := concat(preparation, prefixed("~ Command ",
+		"metalk8s-sv-controller-guard: stdin", "metalk8s-sv-controller-upgrade: stdin",
+		"metalk8s-sv-worker-0-drain: stdin", "metalk8s-sv-worker-0-upgrade: stdin", "metalk8s-sv-worker-0-uncordon: stdin",
+		"metalk8s-sv-worker-1-drain: stdin", "metalk8s-sv-worker-1-upgrade: stdin", "metalk8s-sv-worker-1-uncordon: stdin"))
 	return []changeCase{
 		{name: "Kubernetes patch 1.37.2 to 1.37.3", change: []edit{{"kubernetes.version", "1.37.3"}}, want: versionSteps},
 		{name: "Kubernetes minor 1.37.2 to 1.38.0", change: []edit{{"kubernetes.version", "1.38.0"}}, want: versionSteps},
@@ -190,16 +196,18 @@ func changeCases() []changeCase {
 			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
 			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
-				"metalk8s-sv-controller-prepare: connection,stdin"),
-			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),
-			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection"),
+				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection", "metalk8s-sv-controller-upgrade: connection"),
+			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
+				"drain: connection", "upgrade: connection", "uncordon: connection"),
+			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
+				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			[]string{"~ kubernetes metalk8s: kubeconfig"})},
 		{name: "API port", change: []edit{{"kubernetes.apiPort", 8443}}, want: concat(
 			prefixed("~ Command ", "metalk8s-sv-controller-init: stdin", "metalk8s-sv-controller-prepare: stdin",
 				"metalk8s-sv-worker-0-join: stdin", "metalk8s-sv-worker-1-join: stdin"),
 			[]string{"~ kubernetes metalk8s: kubeconfig"})},
 		{name: "pod network", change: []edit{{"kubernetes.podCidr", "100.64.0.0/16"}},
-			want: append(append([]string{}, versionSteps...), "~ ConfigGroup metalk8s-bgp-filter: objs", "~ Release metalk8s-calico: values")},
+			want: append(append([]string{}, preparation...), "~ ConfigGroup metalk8s-bgp-filter: objs", "~ Release metalk8s-calico: values")},
 		{name: "local ASN", change: []edit{{"bgp.asn", 65001}},
 			want: []string{"~ ConfigGroup metalk8s-bgp-configuration: objs", "~ Project metalk8s: bgpConfig"}},
 		{name: "local ASN in bird-local-peer", base: bird, change: []edit{{"bgp.asn", 65001}},
@@ -233,13 +241,15 @@ func changeCases() []changeCase {
 // BGP session and every step tied to the machine.
 func replacedWorker(host string) []string {
 	return append([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
-		prefixed("~ Command metalk8s-"+host+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers")...)
+		prefixed("~ Command metalk8s-"+host+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers",
+			"drain: triggers", "upgrade: triggers", "uncordon: triggers")...)
 }
 
 // replacedController is the same for the controller's device.
 var replacedController = []string{
 	"~ BgpSession metalk8s-sv-controller-bgp: deviceId",
 	"~ Command metalk8s-sv-controller-init: triggers", "~ Command metalk8s-sv-controller-prepare: triggers",
+	"~ Command metalk8s-sv-controller-guard: triggers", "~ Command metalk8s-sv-controller-upgrade: triggers",
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether

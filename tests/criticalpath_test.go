@@ -40,7 +40,7 @@ func TestCriticalPathDoesNotGrow(t *testing.T) {
 }
 
 // TestNoAvoidableWait checks that no Kubernetes object waits for a worker it does not concern,
-// and no worker step waits for another worker.
+// and no worker step that runs when created waits for another worker.
 func TestNoAvoidableWait(t *testing.T) {
 	c := devCluster(t)
 	set(t, c, "workers.count", 4)
@@ -59,6 +59,11 @@ func TestNoAvoidableWait(t *testing.T) {
 		}
 		kube := strings.HasPrefix(res.Type, "kubernetes:")
 		if !kube && own == "" {
+			continue
+		}
+		// A worker's upgrade steps wait for the batch before by design; they have no create
+		// command, so a cluster being created does not wait for them (TestUpgradeChainOrder).
+		if _, creates := res.Inputs["create"]; res.Type == commandToken && !creates {
 			continue
 		}
 		for d := range r.closure(res.URN) {

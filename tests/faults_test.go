@@ -38,14 +38,21 @@ func faultCases() []faultCase {
 			survivors: []string{
 				"BgpSession metalk8s-sv-worker-1-bgp", "Command metalk8s-sv-worker-1-prepare", "Command metalk8s-sv-worker-1-token",
 				"ConfigGroup metalk8s-sv-worker-1-bgp-peers", "Device metalk8s-sv-worker-1",
-			}},
+			},
+			// The next worker's upgrade steps wait for this one's (they do nothing when created).
+			waiting: upgradeSteps("sv-worker-2")},
 		// Every step of the node waits for its machine, the token step included (it runs again
 		// when the machine is replaced).
 		{name: "device sv-worker-1", fail: "metalk8s-sv-worker-1", node: "sv-worker-1", step: "device",
 			// The pool of private ranges is checked against every node's addresses: without the
 			// device there is nothing to check it against, and MetalLB must not hand it out.
-			waiting: []string{"ConfigGroup metalk8s-pool-metal-private"}},
+			waiting: append(upgradeSteps("sv-worker-2"), "ConfigGroup metalk8s-pool-metal-private")},
 	}
+}
+
+// upgradeSteps are a worker's drain, upgrade and uncordon steps.
+func upgradeSteps(worker string) []string {
+	return prefixed("Command metalk8s-"+worker+"-", "drain", "upgrade", "uncordon")
 }
 
 // faultRun runs the dev stack with three workers, failing the resource named fail when set.

@@ -46,6 +46,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"Kubernetes version with v", "kubernetes.version", "v1.37.2", "kubernetes.version"},
 		{"Kubernetes version minor only", "kubernetes.version", "1.37", "kubernetes.version"},
 		{"Kubernetes too old for v1beta4", "kubernetes.version", "1.30.4", "kubernetes.version"},
+		{"upgrade parallelism negative", "kubernetes.upgradeParallelism", -1, "kubernetes.upgradeParallelism"},
 		{"API port out of range", "kubernetes.apiPort", 70000, "kubernetes.apiPort"},
 		{"API port on the kubelet", "kubernetes.apiPort", 10250, "kubernetes.apiPort"},
 		{"DNS domain upper case", "kubernetes.dnsDomain", "Cluster.Local", "kubernetes.dnsDomain"},

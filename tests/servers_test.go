@@ -56,9 +56,9 @@ func serversStacks() []serversStack {
 // the controller's init, each worker's token, join and registration check, and Calico's waits
 // on the controller.
 func remoteSteps(controller string, workers []string) []string {
-	out := []string{controller + "-prepare", controller + "-init", "calico-ready", "bird-template-guard"}
+	out := []string{controller + "-guard", controller + "-prepare", controller + "-init", controller + "-upgrade", "calico-ready", "bird-template-guard"}
 	for _, w := range workers {
-		for _, s := range []string{"prepare", "token", "join", "registered"} {
+		for _, s := range []string{"prepare", "token", "join", "registered", "drain", "upgrade", "uncordon"} {
 			out = append(out, w+"-"+s)
 		}
 	}
@@ -247,9 +247,9 @@ func TestServersModeOutputs(t *testing.T) {
 func serverResources(name string, controller bool) []string {
 	out := []string{"ConfigGroup metalk8s-" + name + "-bgp-peers", "Command metalk8s-" + name + "-prepare"}
 	if controller {
-		return append(out, "Command metalk8s-"+name+"-init")
+		return append(out, "Command metalk8s-"+name+"-guard", "Command metalk8s-"+name+"-init", "Command metalk8s-"+name+"-upgrade")
 	}
-	for _, step := range []string{"token", "join", "registered"} {
+	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+name+"-"+step)
 	}
 	return out
@@ -263,7 +263,8 @@ func TestServersChanges(t *testing.T) {
 	newWorker := map[string]any{"name": "r2-worker-2", "id": "SN-R2-0003", "sshAddress": "10.10.2.12", "privateIpv4": "10.10.2.12",
 		"peers": []any{map[string]any{"address": "10.10.2.2", "asn": 65001}, map[string]any{"address": "10.10.2.3", "asn": 65002}}}
 	workerSteps := func(name string) []string {
-		return prefixed("~ Command metalk8s-"+name+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers")
+		return prefixed("~ Command metalk8s-"+name+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers",
+			"drain: triggers", "upgrade: triggers", "uncordon: triggers")
 	}
 	for _, tc := range []struct {
 		name     string
@@ -281,8 +282,8 @@ func TestServersChanges(t *testing.T) {
 		{name: "worker's id changed", change: []edit{{"servers.workers[1].id", "SN-R2-0099"}},
 			want: workerSteps("r2-worker-0"), replaced: workerSteps("r2-worker-0")},
 		{name: "controller's id changed", change: []edit{{"servers.controller.id", "SN-R1-0099"}},
-			want:     prefixed("~ Command metalk8s-r1-controller-", "init: triggers", "prepare: triggers"),
-			replaced: prefixed("~ Command metalk8s-r1-controller-", "init: triggers", "prepare: triggers")},
+			want:     prefixed("~ Command metalk8s-r1-controller-", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers"),
+			replaced: prefixed("~ Command metalk8s-r1-controller-", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers")},
 		{name: "own peer's ASN changed", change: []edit{{"servers.workers[1].peers[1].asn", 65003}},
 			want: []string{"~ ConfigGroup metalk8s-r2-worker-0-bgp-peers: objs"}},
 		{name: "own peer added", change: []edit{{"servers.workers[2].peers[2]", map[string]any{"address": "10.10.2.4", "asn": 65004}}},
@@ -291,7 +292,7 @@ func TestServersChanges(t *testing.T) {
 			want: prefixed("~ ConfigGroup ", "metalk8s-r1-controller-bgp-peers: objs", "metalk8s-r1-worker-0-bgp-peers: objs")},
 		// With an id, the SSH address is how Pulumi connects and nothing else.
 		{name: "worker's SSH address changed", change: []edit{{"servers.workers[0].sshAddress", "192.0.2.11"}},
-			want: prefixed("~ Command metalk8s-r1-worker-0-", "join: connection", "prepare: connection")},
+			want: prefixed("~ Command metalk8s-r1-worker-0-", "join: connection", "prepare: connection", "upgrade: connection")},
 		{name: "router password changed", stack: "provider", change: []edit{{"servers.peers[0].md5Password", "another-Password-2"}},
 			want: []string{"~ Secret metalk8s-bgp-password: stringData"}},
 		{name: "server takes peers of its own", change: []edit{{"servers.workers[0].peers", []any{map[string]any{"address": "10.10.1.5", "asn": 65005}}}},

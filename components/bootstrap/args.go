@@ -70,6 +70,9 @@ type KubernetesArgs struct {
 	DNSServiceIP string
 	// DNSDomain is the cluster domain. Default DefaultDNSDomain.
 	DNSDomain string
+	// UpgradeParallelism is how many workers a change of Version drains and upgrades at once,
+	// after the control plane. Default DefaultUpgradeParallelism.
+	UpgradeParallelism int
 }
 
 // APIAccess says how Pulumi (and people) reach the API server. Exactly one of the two is set.
@@ -142,6 +145,9 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 		def(&k.DNSServiceIP, dns) // else Validate reports the service range
 	}
 	def(&k.DNSDomain, DefaultDNSDomain)
+	if k.UpgradeParallelism == 0 {
+		k.UpgradeParallelism = DefaultUpgradeParallelism
+	}
 	def(&a.SSHUser, DefaultSSHUser)
 	port := func(p *int) {
 		if *p == 0 {
@@ -266,6 +272,9 @@ func (k KubernetesArgs) Validate() error {
 	}
 	if err := k.validateDNSServiceIP(); err != nil {
 		errs = append(errs, err)
+	}
+	if k.UpgradeParallelism < 0 {
+		errs = append(errs, fmt.Errorf("Kubernetes.UpgradeParallelism %d: must be 1 or more (0 is the default, %d)", k.UpgradeParallelism, DefaultUpgradeParallelism))
 	}
 	return errors.Join(errs...)
 }

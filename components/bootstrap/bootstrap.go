@@ -46,6 +46,11 @@ type Bootstrap struct {
 	Init *remote.Command
 	// Workers are the per-worker steps, by node name.
 	Workers map[string]*WorkerSteps
+	// Guard checks on the controller that the running cluster can take the configuration (no
+	// downgrade, no skipped minor release); every other step waits for it.
+	Guard *remote.Command
+	// Upgrades are the steps that move each node to Kubernetes.Version, by node name.
+	Upgrades map[string]*UpgradeSteps
 
 	steps *steps
 }
@@ -86,7 +91,7 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %w", name, err)
 	}
-	b := &Bootstrap{Prepare: map[string]*remote.Command{}, Workers: map[string]*WorkerSteps{}}
+	b := &Bootstrap{Prepare: map[string]*remote.Command{}, Workers: map[string]*WorkerSteps{}, Upgrades: map[string]*UpgradeSteps{}}
 	if err := ctx.RegisterComponentResource(TypeToken, name, b, opts...); err != nil {
 		return nil, err
 	}
@@ -99,6 +104,11 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	if err := s.credentials(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: credentials: %w", name, err)
 	}
+	guard, err := s.guard()
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %s: guard: %w", name, a.Controller.Name, err)
+	}
+	s.guardStep, b.Guard = guard, guard
 	for _, h := range append([]Host{a.Controller}, a.Workers...) {
 		cmd, err := s.prepare(h, h.Name == a.Controller.Name)
 		if err != nil {
@@ -111,12 +121,23 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		return nil, fmt.Errorf("bootstrap %q: %s: init: %w", name, a.Controller.Name, err)
 	}
 	b.Init = init
+	if s.controlPlaneUpgrade, err = s.upgradeController(init); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %s: upgrade: %w", name, a.Controller.Name, err)
+	}
+	b.Upgrades[a.Controller.Name] = &UpgradeSteps{Upgrade: s.controlPlaneUpgrade}
 	for _, w := range a.Workers {
 		ws, err := s.worker(w, init, b.Prepare[w.Name])
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap %q: %s: join: %w", name, w.Name, err)
 		}
 		b.Workers[w.Name] = ws
+	}
+	upgrades, err := s.upgradeWorkers(s.controlPlaneUpgrade, b.Workers, b.Prepare)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap %q: upgrade: %w", name, err)
+	}
+	for n, u := range upgrades {
+		b.Upgrades[n] = u
 	}
 	b.APIEndpoint = s.apiEndpoint()
 	b.Kubeconfig = pulumi.ToSecret(pulumi.All(init.Stdout, b.APIEndpoint).ApplyT(func(v []any) (string, error) {
@@ -154,6 +175,11 @@ type steps struct {
 	// sshKey is SSHPrivateKey, secret; proxy is the bastion's connection, nil without one.
 	sshKey pulumi.StringOutput
 	proxy  remote.ProxyConnectionPtrInput
+	// guardStep is the controller's guard, which every preparation waits for.
+	guardStep *remote.Command
+	// controlPlaneUpgrade moves the control plane to Kubernetes.Version; joins wait for it, so
+	// that a worker added with a version change joins a control plane already at that version.
+	controlPlaneUpgrade *remote.Command
 }
 
 func (s *steps) credentials() error {
@@ -296,7 +322,7 @@ func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 		Create:     s.shell(),
 		Stdin:      script,
 		Triggers:   machine(h),
-	}, s.parent, onItsMachine, pulumi.DependsOn(h.DependsOn))
+	}, s.parent, onItsMachine, pulumi.DependsOn(h.DependsOn), pulumi.DependsOn([]pulumi.Resource{s.guardStep}))
 }
 
 func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
@@ -337,7 +363,7 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
 		// The token a new machine joins with may have expired since the step last ran.
 		Triggers: machine(w),
-	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init, s.controlPlaneUpgrade}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}

@@ -406,9 +406,11 @@ func stateChanging(call string) bool {
 	case "systemctl":
 		return slices.Contains([]string{"start", "stop", "restart", "reload", "enable", "disable", "mask", "daemon-reload"}, v)
 	case "kubeadm":
-		return slices.Contains([]string{"init", "join", "reset"}, v) || strings.HasPrefix(strings.Join(args, " "), "config images pull")
+		joined := strings.Join(args, " ")
+		return slices.Contains([]string{"init", "join", "reset"}, v) || strings.HasPrefix(joined, "config images pull") ||
+			strings.HasPrefix(joined, "upgrade apply") || strings.HasPrefix(joined, "upgrade node")
 	case "kubectl":
-		return slices.Contains([]string{"apply", "create", "replace", "patch", "delete", "drain", "cordon", "label", "taint"}, v)
+		return slices.Contains([]string{"apply", "create", "replace", "patch", "delete", "drain", "cordon", "uncordon", "label", "annotate", "taint"}, v)
 	case "nft":
 		return v != "list"
 	case "sysctl":
@@ -980,7 +982,7 @@ func scriptCases() []scriptCase {
 // scriptCaseNamed returns the scriptCase called name.
 func scriptCaseNamed(t *testing.T, name string) scriptCase {
 	t.Helper()
-	for _, c := range scriptCases() {
+	for _, c := range allScriptCases() {
 		if c.name == name {
 			return c
 		}
@@ -1002,7 +1004,7 @@ func (c scriptCase) prepared(t *testing.T) *node {
 // TestScriptsSucceedAndRunAgainAsNoOp runs every script twice on a fresh node: the first run
 // succeeds and does its job, the second makes no state-changing call and changes no file.
 func TestScriptsSucceedAndRunAgainAsNoOp(t *testing.T) {
-	for _, c := range scriptCases() {
+	for _, c := range allScriptCases() {
 		t.Run(c.name, func(t *testing.T) {
 			n := c.prepared(t)
 			s := c.script(t)
@@ -1225,7 +1227,7 @@ func (cr cleanRuns) of(t *testing.T, c scriptCase) map[string]string {
 // is skipped.
 func TestScriptsStopAtFirstErrorAndRecover(t *testing.T) {
 	clean := cleanRuns{}
-	for _, f := range failureCases() {
+	for _, f := range append(failureCases(), upgradeFailureCases()...) {
 		t.Run(f.of+"/"+f.name, func(t *testing.T) {
 			c := scriptCaseNamed(t, f.of)
 			n := c.prepared(t)

@@ -11,13 +11,17 @@ import (
 )
 
 // Slow reports whether a resource waits on a machine or on the cluster: a device, a remote
-// command, a chart, or any Kubernetes object (the API server must answer). Cloud API objects
+// command that runs when created, a chart, or any Kubernetes object (the API server must answer). Cloud API objects
 // (projects, sessions, IP blocks, keys) and local ones (keys, passwords) are not slow.
 func Slow(r *mockcloud.Resource) bool {
 	switch {
 	case !r.Custom && r.Type != "kubernetes:yaml/v2:ConfigGroup":
 		return false // components group; their children are counted
-	case r.Type == "equinix:metal/device:Device", r.Type == "command:remote:Command":
+	case r.Type == "command:remote:Command":
+		// A command without a create command (an upgrade step) does nothing when it is created.
+		_, creates := r.Inputs["create"]
+		return creates
+	case r.Type == "equinix:metal/device:Device":
 		return true
 	case strings.HasPrefix(r.Type, "pulumi:providers:"):
 		return false

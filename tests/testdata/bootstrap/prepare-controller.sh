@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares sv-controller for kubeadm: swap off, kernel modules and sysctls, containerd 2.2 with
-# the systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2, all four held, the host firewall
-# and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what differs.
+# the systemd cgroup driver, kubelet/kubeadm/kubectl 1.37.2 (on a node not in a cluster yet),
+# all four held, the host firewall and the helper scripts. Rendered by metalk8s; safe to run again: it changes only what differs.
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
 # a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
@@ -192,9 +192,14 @@ if ! systemctl is-enabled --quiet containerd; then
   systemctl enable --now containerd
 fi
 
-# kubelet, kubeadm and kubectl at exactly 1.37.2.
+# kubelet, kubeadm and kubectl at exactly 1.37.2, on a node that is not part of a cluster
+# yet: kubeadm writes /etc/kubernetes/kubelet.conf when a node initialises or joins, then the upgrade steps
+# move these packages, in kubeadm's order (the control plane first, then one node at a time).
+# Installing them here would put kubelets ahead of their API server.
 want=1.37.2-1.1
-if [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" ] || [ "$(installed kubectl)" != "$want" ]; then
+if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
+  log "sv-controller is part of a cluster: kubelet, kubeadm and kubectl are left to the upgrade steps"
+elif [ "$(installed kubelet)" != "$want" ] || [ "$(installed kubeadm)" != "$want" ] || [ "$(installed kubectl)" != "$want" ]; then
   apt_update
   apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
   retry 5 apt-get install -o "$apt_lock" "${keep_config[@]}" -y -q --allow-downgrades --allow-change-held-packages \

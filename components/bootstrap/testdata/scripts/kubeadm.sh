@@ -1,4 +1,4 @@
-# kubeadm config images pull|list, init, join and reset, with kubeadm's preflight checks on the
+# kubeadm config images pull|list, init, join, upgrade plan|apply|node and reset, with kubeadm's preflight checks on the
 # files they leave: init writes the control plane's files (the API server then answers kubectl),
 # join writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes
 # them.
@@ -70,6 +70,17 @@ available() {
     exit 1
   fi
 }
+# cluster_up fails as kubeadm does when the API server does not answer; cluster_version prints
+# the kubernetesVersion of the kubeadm-config ConfigMap ($state/kubeadm-config).
+cluster_up() {
+  if [ ! -f "$k8s/admin.conf" ] || [ ! -f "$k8s/manifests/kube-apiserver.yaml" ] || [ ! -f "$state/kubeadm-config" ]; then
+    echo "couldn't create a Kubernetes client from file \"/etc/kubernetes/admin.conf\"" >&2
+    exit 1
+  fi
+}
+cluster_version() {
+  sed -n 's/^kubernetesVersion: //p' "$state/kubeadm-config"
+}
 case "${1:-} ${2:-} ${3:-}" in
 "config images pull" | "config images list")
   [ $# -eq 5 ] || unsupported
@@ -100,6 +111,7 @@ case "${1:-} ${2:-} ${3:-}" in
   printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: https://%s\n' \
     "$(base64 -w0 "$k8s/pki/ca.crt")" "$(sed -n 's/^controlPlaneEndpoint: //p' "$3")" >"$k8s/admin.conf"
   chmod 0600 "$k8s/admin.conf"
+  printf 'kubernetesVersion: %s\n' "$(sed -n 's/^kubernetesVersion: //p' "$3")" >"$state/kubeadm-config"
   echo "Your Kubernetes control-plane has initialized successfully!"
   ;;
 "join --config "*)
@@ -111,6 +123,60 @@ case "${1:-} ${2:-} ${3:-}" in
   printf 'clusters:\n- cluster:\n    server: https://%s\n' "$server" >"$k8s/kubelet.conf"
   chmod 0600 "$k8s/kubelet.conf"
   echo "This node has joined the cluster"
+  ;;
+"upgrade plan "*)
+  # kubeadm upgrade plan [version] (cmd/upgrade/plan.go at v1.37.2: at most one argument) reads
+  # the cluster through /etc/kubernetes/admin.conf and changes nothing.
+  [ $# -le 3 ] || unsupported
+  cluster_up
+  echo "[upgrade/versions] Cluster version: $(cluster_version)"
+  echo "[upgrade/versions] Target version: ${3:-$(cluster_version)}"
+  ;;
+"upgrade apply "*)
+  # kubeadm upgrade apply VERSION --yes, as cmd/upgrade/apply.go, common.go and
+  # phases/upgrade/policy.go at v1.37.2 have it: the version argument is mandatory; without --yes
+  # (or -y, -f, --dry-run) it asks on standard input and fails on its end; it refuses a version
+  # more than one minor above the cluster's, and one above its own version (both skippable only
+  # with --force or --ignore-preflight-errors, which metalk8s does not pass). It upgrades the
+  # static pods and writes the new kubernetesVersion into the kubeadm-config ConfigMap.
+  target=${3:-}
+  { [ $# -eq 4 ] && [ "$4" = --yes ]; } || {
+    if [ $# -eq 3 ] && [[ $target == v* ]]; then
+      echo "[upgrade] Are you sure you want to proceed? [y/N]: error: won't proceed; the user didn't answer (Y|y) in order to continue" >&2
+      exit 1
+    fi
+    unsupported
+  }
+  [[ $target =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || { echo "couldn't parse Kubernetes version \"$target\"" >&2 && exit 1; }
+  target_minor=${BASH_REMATCH[1]}
+  cluster_up
+  current=$(cluster_version)
+  [[ $current =~ ^v1\.([0-9]+)\. ]] || unsupported
+  if [ "$target_minor" -gt $((BASH_REMATCH[1] + 1)) ]; then
+    echo "Specified version to upgrade to \"$target\" is too high; kubeadm can upgrade only 1 minor version at a time" >&2
+    exit 1
+  fi
+  own=v$(installed kubeadm | sed 's/-.*//')
+  if older "${own#v}" "${target#v}"; then
+    echo "Specified version to upgrade to \"$target\" is higher than the kubeadm version \"$own\". Upgrade kubeadm first using the tool you used to install kubeadm" >&2
+    exit 1
+  fi
+  sed -i "s/^kubernetesVersion: .*/kubernetesVersion: $target/" "$state/kubeadm-config"
+  echo "$target" >"$k8s/manifests/kube-apiserver.yaml"
+  echo "[upgrade] SUCCESS! A control plane node of your cluster was upgraded to \"$target\"."
+  ;;
+"upgrade node ")
+  # kubeadm upgrade node takes no arguments (cobra.NoArgs in cmd/upgrade/node.go at v1.37.2); on a
+  # worker it reaches the cluster with /etc/kubernetes/kubelet.conf and writes the kubelet
+  # configuration of the cluster's version.
+  [ $# -eq 2 ] || unsupported
+  if [ ! -f "$k8s/kubelet.conf" ]; then
+    echo "couldn't create a Kubernetes client from file \"/etc/kubernetes/kubelet.conf\"" >&2
+    exit 1
+  fi
+  mkdir -p "$root/var/lib/kubelet"
+  echo "kubelet configuration of $(installed kubeadm)" >"$root/var/lib/kubelet/config.yaml"
+  echo "[upgrade] The configuration for this node was successfully upgraded!"
   ;;
 "reset --force ")
   rm -rf "$k8s/manifests" "$k8s/pki" "$k8s"/*.conf

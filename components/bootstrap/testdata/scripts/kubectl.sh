@@ -1,6 +1,7 @@
 # kubectl --kubeconfig FILE [-n NAMESPACE] VERB ... answers from $state: the API server is up when
 # its static pod manifest exists; Secrets are $state/secrets/NAMESPACE/NAME (written by create from
-# standard input), Nodes $state/nodes/NAME, drained Nodes $state/drained/NAME.
+# standard input), Nodes $state/nodes/NAME, drained (cordoned) Nodes $state/drained/NAME, the
+# kubeadm-config ConfigMap $state/kubeadm-config.
 kubeconfig='' namespace=default args=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -49,9 +50,52 @@ case "${1:-} ${2:-}" in
   echo "secret/$name created"
   ;;
 "get node")
-  [ $# -eq 3 ] || unsupported
   [ -f "$state/nodes/$3" ] || notfound nodes "$3"
-  echo "$3 Ready"
+  if [ $# -eq 3 ]; then
+    echo "$3 Ready"
+    exit 0
+  fi
+  { [ $# -eq 5 ] && [ "$4" = -o ]; } || unsupported
+  # The fields the upgrade scripts read: the version the node's running kubelet reports
+  # ($state/kubelet-version/NAME, written when the kubelet restarts), Ready unless
+  # $state/notready/NAME exists, cordoned while $state/drained/NAME exists, annotations.
+  ready=True
+  [ ! -f "$state/notready/$3" ] || ready=False
+  reported=$(cat "$state/kubelet-version/$3" 2>/dev/null || true)
+  case $5 in
+  'jsonpath={.status.nodeInfo.kubeletVersion}') printf '%s' "$reported" ;;
+  'jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}') printf '%s %s' "$reported" "$ready" ;;
+  'jsonpath={.spec.unschedulable}') [ ! -f "$state/drained/$3" ] || printf true ;;
+  'jsonpath={.metadata.annotations.metalk8s\.io/upgrading}') cat "$state/annotations/$3/metalk8s.io/upgrading" 2>/dev/null || true ;;
+  'jsonpath={.metadata.annotations.metalk8s\.io/drained}') cat "$state/annotations/$3/metalk8s.io/drained" 2>/dev/null || true ;;
+  *) unsupported ;;
+  esac
+  ;;
+"get configmap")
+  # The kubeadm-config ConfigMap's ClusterConfiguration, written by kubeadm init and upgrade apply.
+  { [ $# -eq 5 ] && [ "$3" = kubeadm-config ] && [ "$4" = -o ] && [ "$5" = 'jsonpath={.data.ClusterConfiguration}' ]; } || unsupported
+  [ "$namespace" = kube-system ] || unsupported
+  [ -f "$state/kubeadm-config" ] || notfound configmaps kubeadm-config
+  cat "$state/kubeadm-config"
+  ;;
+"annotate node")
+  # annotate node NAME --overwrite KEY=VALUE | annotate node NAME KEY-
+  [ -f "$state/nodes/$3" ] || notfound nodes "$3"
+  case "$#:${4:-}:${5:-}" in
+  5:--overwrite:*=*)
+    mkdir -p "$(dirname "$state/annotations/$3/${5%%=*}")"
+    printf '%s' "${5#*=}" >"$state/annotations/$3/${5%%=*}"
+    ;;
+  4:*-:) rm -f "$state/annotations/$3/${4%-}" ;;
+  *) unsupported ;;
+  esac
+  echo "node/$3 annotated"
+  ;;
+"uncordon "*)
+  [ $# -eq 2 ] || unsupported
+  [ -f "$state/nodes/$2" ] || notfound nodes "$2"
+  rm -f "$state/drained/$2"
+  echo "node/$2 uncordoned"
   ;;
 "drain "*)
   [ -f "$state/nodes/$2" ] || notfound nodes "$2"

@@ -20,6 +20,12 @@ start() {
   else
     : >"$state/running/$1"
   fi
+  # A kubelet (re)started reports the version of its package on the node's object: this machine
+  # is the node named in $state/hostname.
+  if [ "$1" = kubelet ] && [ -f "$state/hostname" ]; then
+    mkdir -p "$state/kubelet-version"
+    printf 'v%s' "$(installed kubelet | sed 's/-.*//')" >"$state/kubelet-version/$(cat "$state/hostname")"
+  fi
 }
 mkdir -p "$state/enabled"
 case "$*" in

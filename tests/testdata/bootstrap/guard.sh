@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Checks, on sv-controller and before any other step changes anything, that the running cluster can
+# take the configuration: every other step waits for this one, so a refusal here leaves every
+# node as it was. A cluster not initialised yet passes. Read-only; rendered by metalk8s. Each
+# check is one section below, naming the setting, what the cluster runs and what to do.
+# The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
+# bash reads the whole block before running any of it, and every command then reads /dev/null, so
+# a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
+{
+exec </dev/null
+set -o errexit -o nounset -o pipefail
+export DEBIAN_FRONTEND=noninteractive
+# Files are written below METALK8S_ROOT (empty on a node), which lets tests run this in a scratch tree.
+root="${METALK8S_ROOT:-}"
+
+log() {
+  printf 'metalk8s: %s\n' "$*" >&2
+}
+
+# wait_for SECONDS WHAT COMMAND...: wait until COMMAND succeeds, checking every 5 seconds, and
+# fail with a message naming WHAT after SECONDS.
+wait_for() {
+  local limit=$1 what=$2 waited=0
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ "$waited" -ge "$limit" ]; then
+      log "timed out after ${limit}s waiting for $what"
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
+admin="$root/etc/kubernetes/admin.conf"
+if [ ! -f "$root/etc/metalk8s/init.finished" ]; then
+  log "no control plane on sv-controller yet: nothing to check"
+  exit 0
+fi
+
+# kubernetes.version: kubeadm upgrades one minor release at a time and never downgrades. The
+# version the cluster runs is the ClusterConfiguration kubeadm keeps in the kubeadm-config
+# ConfigMap: written by kubeadm init, rewritten by kubeadm upgrade apply once the control plane
+# runs the new version.
+cluster_config() {
+  kubectl --kubeconfig "$admin" -n kube-system get configmap kubeadm-config -o 'jsonpath={.data.ClusterConfiguration}'
+}
+wait_for 120 "the API server on sv-controller to answer" cluster_config
+running=$(cluster_config | sed -n 's/^kubernetesVersion: //p')
+if [[ ! $running =~ ^v1\.([0-9]+)\.([0-9]+)$ ]]; then
+  log "cannot tell the version the cluster runs: kubeadm-config holds kubernetesVersion '${running}'"
+  exit 1
+fi
+running_minor=${BASH_REMATCH[1]} running_patch=${BASH_REMATCH[2]}
+want_minor=37 want_patch=2
+if [ "$want_minor" -lt "$running_minor" ] || { [ "$want_minor" -eq "$running_minor" ] && [ "$want_patch" -lt "$running_patch" ]; }; then
+  log "kubernetes.version 1.37.2 is older than the cluster, which runs $running: kubeadm does not downgrade; set kubernetes.version to ${running#v} or newer"
+  exit 1
+fi
+if [ "$want_minor" -gt $((running_minor + 1)) ]; then
+  log "kubernetes.version 1.37.2 skips a minor release: the cluster runs $running and kubeadm upgrades one minor at a time; upgrade to 1.$((running_minor + 1)).x first"
+  exit 1
+fi
+log "kubernetes.version 1.37.2: the cluster runs $running, which can move to it"
+}
