@@ -137,6 +137,10 @@ func TestConnectionsCarryTheSettings(t *testing.T) {
 		"c-cp-prepare": "cp", "c-w1-prepare": "w1", "c-w2-prepare": "w2", "c-cp-init": "cp",
 		"c-w1-token": "cp", "c-w1-join": "w1", "c-w1-registered": "cp",
 		"c-w2-token": "cp", "c-w2-join": "w2", "c-w2-registered": "cp",
+		// The guard and the upgrade steps: a worker's drain and uncordon run on the controller.
+		"c-cp-guard": "cp", "c-cp-upgrade": "cp",
+		"c-w1-drain": "cp", "c-w1-upgrade": "w1", "c-w1-uncordon": "cp",
+		"c-w2-drain": "cp", "c-w2-upgrade": "w2", "c-w2-uncordon": "cp",
 	}
 	addr := map[string]string{"cp": "192.0.2.10", "w1": "192.0.2.11", "w2": "192.0.2.12"}
 	cases := []struct {
@@ -199,8 +203,13 @@ func TestConnectionsCarryTheSettings(t *testing.T) {
 				if got.String() != want.String() {
 					t.Errorf("%s: connection\n%s\nwant\n%s", name, got, &want)
 				}
-				if create, _ := unwrap(r.Inputs["create"]); create.StringValue() != tc.shell {
-					t.Errorf("%s: create %q, want %q", name, create.StringValue(), tc.shell)
+				// A worker's upgrade steps run only on a version change: their shell is their update.
+				key := "create"
+				if _, ok := r.Inputs["create"]; !ok {
+					key = "update"
+				}
+				if cmd, _ := unwrap(r.Inputs[resource.PropertyKey(key)]); cmd.StringValue() != tc.shell {
+					t.Errorf("%s: %s %q, want %q", name, key, cmd.StringValue(), tc.shell)
 				}
 			}
 		})

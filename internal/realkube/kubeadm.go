@@ -68,7 +68,12 @@ func (tl Tools) Phases(command string) ([]string, error) {
 //     and does nothing else. The phases are read from the command's help;
 //   - reset loads no file; its flags are checked the same way;
 //   - config validate and config migrate only read their file, and config images list pulls
-//     nothing: they are their own check.
+//     nothing: they are their own check;
+//   - upgrade plan, upgrade apply and upgrade node as the scripts call them name no file: they
+//     read the cluster's own configuration (the kubeadm-config ConfigMap, or kubelet.conf on a
+//     worker) and need a running cluster. The check is the same command line with --help: cobra
+//     parses every flag before it looks at --help, so an unknown or misspelt flag fails
+//     (exit 1, checked with kubeadm 1.37.2) and nothing runs.
 //
 // Any other subcommand is an error: add its loader here first.
 func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
@@ -80,6 +85,8 @@ func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
 		check = append([]string{"config", "images", "list"}, args[3:]...)
 	case strings.HasPrefix(sub, "config validate"), strings.HasPrefix(sub, "config migrate"), strings.HasPrefix(sub, "config images list"):
 		check = args
+	case strings.HasPrefix(sub, "upgrade plan"), strings.HasPrefix(sub, "upgrade apply"), strings.HasPrefix(sub, "upgrade node"):
+		check = append(append([]string{}, args...), "--help")
 	case len(args) > 0 && (args[0] == "init" || args[0] == "join" || args[0] == "reset"):
 		for _, a := range args {
 			if strings.HasPrefix(a, "--skip-phases") || strings.HasPrefix(a, "--dry-run") {
