@@ -196,14 +196,16 @@ func changeCases() []changeCase {
 			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
 			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
-				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection", "metalk8s-sv-controller-upgrade: connection"),
+				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection"),
 			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
 				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
 				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			[]string{"~ kubernetes metalk8s: kubeconfig"})},
+		// The guard checks the mode and the port the running API server has (and refuses both
+		// changes on a running cluster), so its script changes with them.
 		{name: "API port", change: []edit{{"kubernetes.apiPort", 8443}}, want: concat(
-			prefixed("~ Command ", "metalk8s-sv-controller-init: stdin", "metalk8s-sv-controller-prepare: stdin",
+			prefixed("~ Command ", "metalk8s-sv-controller-guard: stdin", "metalk8s-sv-controller-init: stdin", "metalk8s-sv-controller-prepare: stdin",
 				"metalk8s-sv-worker-0-join: stdin", "metalk8s-sv-worker-1-join: stdin"),
 			[]string{"~ kubernetes metalk8s: kubeconfig"})},
 		{name: "pod network", change: []edit{{"kubernetes.podCidr", "100.64.0.0/16"}},

@@ -13,14 +13,18 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/config"
 	"github.com/metalk8s/metalk8s/internal/mockcloud"
 	"github.com/metalk8s/metalk8s/internal/realkube"
 )
@@ -434,6 +438,7 @@ func TestRealKubeadmControlPlaneFiles(t *testing.T) {
 		if s.privateOnly {
 			loopbackOrPrivate("kube-apiserver", "bind-address")
 		}
+		guardOnRealManifest(t, s, f)
 		for _, conf := range []string{"admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"} {
 			b, err := os.ReadFile(filepath.Join(f.KubeconfigDir, conf))
 			if err != nil {
@@ -489,6 +494,64 @@ func checkServingCert(t *testing.T, f *realkube.Files, s *renderedStack) {
 		}
 		if _, err := serving.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err != nil {
 			t.Errorf("the API server's certificate does not verify for %s with the program's CA: %v (SANs %v)", host, err, serving.IPAddresses)
+		}
+	}
+}
+
+// guardOnRealManifest runs the stack's own guard on the kube-apiserver manifest the real kubeadm
+// wrote for it: the guard must read the running bind address and port there and pass, and a guard
+// rendered for the other access mode, or for another port, must refuse before it asks the API
+// server anything. Only the version check's kubectl is a stand-in: it answers with the version
+// the stack runs.
+func guardOnRealManifest(t *testing.T, s *renderedStack, f *realkube.Files) {
+	t.Helper()
+	manifest, err := os.ReadFile(filepath.Join(f.ManifestDir, "kube-apiserver.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, bin := t.TempDir(), t.TempDir()
+	for path, content := range map[string]string{
+		"etc/metalk8s/init.finished":                   "",
+		"etc/kubernetes/manifests/kube-apiserver.yaml": string(manifest),
+	} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kubectl := "#!/bin/sh\nprintf 'kubernetesVersion: v%s\\n' " + config.DefaultKubernetesVersion + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "kubectl"), []byte(kubectl), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(body string) (string, error) {
+		cmd := exec.Command("bash", "-s")
+		cmd.Stdin = strings.NewReader(body)
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "METALK8S_ROOT=" + root, "LC_ALL=C"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(s.scripts["metalk8s-"+s.controller+"-guard"]); err != nil {
+		t.Errorf("the stack's guard refuses the control plane kubeadm wrote for it: %v\n%s", err, out)
+	}
+	port, _ := strconv.Atoi(s.apiPort)
+	other := bootstrap.GuardData{Node: s.controller, Version: config.DefaultKubernetesVersion, APIPort: port, PrivateOnly: !s.privateOnly, APIBindAddress: s.private}
+	if s.privateOnly {
+		other.APIBindAddress = "0.0.0.0"
+	}
+	moved := bootstrap.GuardData{Node: s.controller, Version: config.DefaultKubernetesVersion, APIPort: port + 1, PrivateOnly: s.privateOnly, APIBindAddress: "0.0.0.0"}
+	if s.privateOnly {
+		moved.APIBindAddress = s.private
+	}
+	for what, d := range map[string]bootstrap.GuardData{"the other access mode": other, "another API port": moved} {
+		body, err := bootstrap.RenderGuard(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(body)
+		if err == nil || !strings.Contains(out, "kubeadm does not move a running control plane") {
+			t.Errorf("the guard let %s through on the control plane kubeadm wrote (%v):\n%s", what, err, out)
 		}
 	}
 }

@@ -22,6 +22,15 @@ type GuardData struct {
 	Version string
 	// Minor and Patch are its numbers, e.g. 38 and 0.
 	Minor, Patch int
+	// APIBindAddress is the address the configured access mode binds the API server to: 0.0.0.0
+	// with an allow-list, the controller's private address with PrivateOnly (see
+	// clusterSpec.apiServerBindAddress). kubeadm writes it into the API server's static Pod and
+	// its certificate names at init, and never moves them.
+	APIBindAddress string
+	// PrivateOnly is the configured access mode, for the guard's message.
+	PrivateOnly bool
+	// APIPort is the configured API server port, which a running control plane keeps too.
+	APIPort int
 }
 
 // UpgradeData is what a node's upgrade scripts (the controller's, or a worker's drain, upgrade and
@@ -80,14 +89,20 @@ type UpgradeSteps struct {
 // guard registers the controller's guard, which every other remote step waits for.
 func (s *steps) guard() (*remote.Command, error) {
 	c := s.args.Controller
-	script, err := RenderGuard(GuardData{Node: c.Name, Version: s.args.Kubernetes.Version})
-	if err != nil {
+	// Rendered once now, so that a version the guard cannot render fails before anything is
+	// registered; then again with the controller's private address, known once the machine is.
+	if _, err := RenderGuard(GuardData{Node: c.Name, Version: s.args.Kubernetes.Version, APIBindAddress: "0.0.0.0", APIPort: s.args.Kubernetes.APIPort}); err != nil {
 		return nil, err
 	}
+	script := c.PrivateIPv4.ToStringOutput().ApplyT(func(private string) (string, error) {
+		spec := clusterSpec{Access: s.args.APIAccess, ControllerPrivate: private}
+		return RenderGuard(GuardData{Node: c.Name, Version: s.args.Kubernetes.Version, APIBindAddress: spec.apiServerBindAddress(),
+			PrivateOnly: s.args.APIAccess.PrivateOnly, APIPort: s.args.Kubernetes.APIPort})
+	}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-guard", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
-		Stdin:      pulumi.String(script),
+		Stdin:      script,
 		Triggers:   machine(c),
 	}, s.parent, onItsMachine, pulumi.DependsOn(c.DependsOn))
 }

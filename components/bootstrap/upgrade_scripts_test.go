@@ -18,6 +18,7 @@ package bootstrap
 //     control plane it uses /etc/kubernetes/kubelet.conf.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +52,7 @@ func upgradeScript(render func(UpgradeData) (string, error), node, version strin
 func guardScript(version string) func(*testing.T) script {
 	return func(t *testing.T) script {
 		t.Helper()
-		body, err := RenderGuard(GuardData{Node: testController, Version: version})
+		body, err := RenderGuard(GuardData{Node: testController, Version: version, APIBindAddress: "0.0.0.0", APIPort: 6443})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -489,5 +490,62 @@ func TestUpgradeScriptsPassShellcheck(t *testing.T) {
 		if r := realkube.Run(exec.Command(shellcheck, "--shell=bash", "--severity=style", path), 60*time.Second); r.Err != nil {
 			t.Errorf("%s: shellcheck:\n%s", name, r)
 		}
+	}
+}
+
+// apiServerManifest is the part of kubeadm's kube-apiserver static Pod manifest the guard reads:
+// one "- --flag=value" line per flag under the container's command, as kubeadm 1.37.2 writes it
+// (tests/realkube_test.go runs the guard on the manifest the real kubeadm writes).
+func apiServerManifest(bind string, port int) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --advertise-address=%s\n    - --bind-address=%s\n    - --secure-port=%d\n", testPrivateIP, bind, port)
+}
+
+// TestGuardRefusesAccessChanges: a running control plane keeps the bind address, port and
+// certificate names it was initialised with, so the guard refuses a switch of apiServer's access
+// mode and a new kubernetes.apiPort before any step runs, naming what runs and what is asked; the
+// mode it runs passes on to the version check.
+func TestGuardRefusesAccessChanges(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		runningBind    string
+		runningPort    int
+		privateOnly    bool
+		port           int
+		refused, names string
+	}{
+		{"allow-list kept", "0.0.0.0", 6443, false, 6443, "", ""},
+		{"private kept", testPrivateIP, 6443, true, 6443, "", ""},
+		{"allow-list to private", "0.0.0.0", 6443, true, 6443, "runs bound to 0.0.0.0", "apiServer.privateOnly (bound to " + testPrivateIP + ")"},
+		{"private to allow-list", testPrivateIP, 6443, false, 6443, "runs bound to " + testPrivateIP, "apiServer.allowedCidrs"},
+		{"port moved", "0.0.0.0", 6443, false, 7443, "serves on port 6443", "kubernetes.apiPort is 7443"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newNode(t)
+			controllerAt(testVersion, testVersion)(t, n)
+			n.write(t, "etc/kubernetes/manifests/kube-apiserver.yaml", apiServerManifest(c.runningBind, c.runningPort), 0o600)
+			bind := "0.0.0.0"
+			if c.privateOnly {
+				bind = testPrivateIP
+			}
+			body, err := RenderGuard(GuardData{Node: testController, Version: testVersion, APIBindAddress: bind, PrivateOnly: c.privateOnly, APIPort: c.port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := n.run(t, script{body: body})
+			if c.refused == "" {
+				mustSucceed(t, r)
+				return
+			}
+			if r.code == 0 {
+				t.Fatal("the guard let the change through")
+			}
+			if !strings.Contains(r.stderr, c.refused) || !strings.Contains(r.stderr, c.names) {
+				t.Errorf("the refusal does not say %q and %q:\n%s", c.refused, c.names, r.stderr)
+			}
+			if ch := changes(r.calls); len(ch) > 0 {
+				t.Errorf("the guard changed something: %v", ch)
+			}
+			wantCalls(t, r.calls, "kubectl *", 0)
+		})
 	}
 }

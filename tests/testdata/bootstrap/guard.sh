@@ -38,6 +38,30 @@ if [ ! -f "$root/etc/metalk8s/init.finished" ]; then
   exit 0
 fi
 
+# apiServer.privateOnly / apiServer.allowedCidrs and kubernetes.apiPort: kubeadm writes the API
+# server's bind address, port and certificate names at init and never moves them; the steps that
+# follow would rewrite the firewall and the kubeconfig for an API server that is not there. The
+# running values are the flags of kubeadm's static Pod manifest (one "- --flag=value" line each).
+manifest="$root/etc/kubernetes/manifests/kube-apiserver.yaml"
+if [ -f "$manifest" ]; then
+  api_flag() {
+    sed -n "/^ *- --$1=/{s/^ *- --$1=//p;q}" "$manifest"
+  }
+  running_bind=$(api_flag bind-address)
+  running_port=$(api_flag secure-port)
+  want_mode="apiServer.allowedCidrs (bound to every address, 0.0.0.0)"
+  # kubeadm writes both flags (tests/realkube_test.go runs this on the manifest the real kubeadm
+  # writes); a manifest without them says nothing about the access mode.
+  if [ -n "$running_bind" ] && [ "$running_bind" != "0.0.0.0" ]; then
+    log "the API server on sv-controller runs bound to $running_bind, and the configuration asks for $want_mode: kubeadm does not move a running control plane's address or certificate names; set apiServer back to the access mode the cluster was made with"
+    exit 1
+  fi
+  if [ -n "$running_port" ] && [ "$running_port" != "6443" ]; then
+    log "the API server on sv-controller serves on port $running_port, and kubernetes.apiPort is 6443: kubeadm does not move a running control plane; set kubernetes.apiPort back to ${running_port}"
+    exit 1
+  fi
+fi
+
 # kubernetes.version: kubeadm upgrades one minor release at a time and never downgrades. The
 # version the cluster runs is the ClusterConfiguration kubeadm keeps in the kubeadm-config
 # ConfigMap: written by kubeadm init, rewritten by kubeadm upgrade apply once the control plane
