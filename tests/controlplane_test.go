@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/metalk8s/metalk8s/components/bootstrap"
+	"github.com/metalk8s/metalk8s/config"
 	"github.com/metalk8s/metalk8s/internal/realkube"
 )
 
@@ -152,6 +154,7 @@ func TestControlPlane(t *testing.T) {
 		}
 	})
 	t.Run("init phases", func(t *testing.T) { c.initPhases(t, files.Config) })
+	t.Run("guard", func(t *testing.T) { c.guard(t) })
 	t.Run("mark-control-plane", func(t *testing.T) { c.markControlPlane(t, files.Config) })
 	t.Run("discovery", func(t *testing.T) { c.discovery(t) })
 	t.Run("token script", func(t *testing.T) { c.tokenScript(t, tokenID, tokenSecretValue) })
@@ -441,5 +444,47 @@ func (c *clusterFixture) registration(t *testing.T) {
 	r = c.script(remove, scriptTimeout, worker)
 	if r.Err != nil || !strings.Contains(r.Stderr, "not in the cluster") {
 		t.Errorf("remove-node on a node already gone:\n%s", r)
+	}
+}
+
+// guard runs the controller's guard against the configuration kubeadm's upload-config phase
+// wrote: the stack's own guard passes, and a guard asked for another version below the running
+// one, another pod or service network or another DNS domain refuses, naming the setting. This is
+// where the guard's reading of the ClusterConfiguration (networking.podSubnet, serviceSubnet,
+// dnsDomain, kubernetesVersion, as kubeadm 1.37.2 marshals them) meets the real thing.
+func (c *clusterFixture) guard(t *testing.T) {
+	finished := filepath.Join(c.root, "etc/metalk8s/init.finished")
+	if err := os.MkdirAll(filepath.Dir(finished), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(finished, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(finished)
+	if r := c.script(c.stack.scripts["metalk8s-sv-controller-guard"], scriptTimeout); r.Err != nil {
+		t.Fatalf("the stack's guard refuses the cluster kubeadm configured for it:\n%s", r)
+	}
+	port, _ := strconv.Atoi(c.stack.apiPort)
+	base := bootstrap.GuardData{Node: "sv-controller", Version: config.DefaultKubernetesVersion, APIBindAddress: "0.0.0.0", APIPort: port,
+		PodCIDR: c.stack.podCIDR, ServiceCIDR: c.stack.serviceCIDR, DNSDomain: c.stack.dnsDomain}
+	for _, tc := range []struct {
+		says string
+		edit func(*bootstrap.GuardData)
+	}{
+		{"kubernetes.podCidr is 100.64.0.0/16, and the cluster runs with podSubnet " + c.stack.podCIDR, func(d *bootstrap.GuardData) { d.PodCIDR = "100.64.0.0/16" }},
+		{"kubernetes.serviceCidr is 172.20.0.0/16, and the cluster runs with serviceSubnet " + c.stack.serviceCIDR, func(d *bootstrap.GuardData) { d.ServiceCIDR = "172.20.0.0/16" }},
+		{"kubernetes.dnsDomain is k8s.example, and the cluster runs with dnsDomain " + c.stack.dnsDomain, func(d *bootstrap.GuardData) { d.DNSDomain = "k8s.example" }},
+		{"older than the cluster, which runs v" + config.DefaultKubernetesVersion, func(d *bootstrap.GuardData) { d.Version = "1.37.1" }},
+	} {
+		d := base
+		tc.edit(&d)
+		body, err := bootstrap.RenderGuard(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.script(body, scriptTimeout)
+		if r.Err == nil || !strings.Contains(r.Stderr, tc.says) {
+			t.Errorf("the guard does not refuse with %q:\n%s", tc.says, r)
+		}
 	}
 }

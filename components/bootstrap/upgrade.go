@@ -31,6 +31,10 @@ type GuardData struct {
 	PrivateOnly bool
 	// APIPort is the configured API server port, which a running control plane keeps too.
 	APIPort int
+	// PodCIDR, ServiceCIDR and DNSDomain are the configured cluster networks and domain, which
+	// kubeadm writes into the ClusterConfiguration at init and a running cluster keeps (the
+	// CoreDNS Service's address follows from ServiceCIDR).
+	PodCIDR, ServiceCIDR, DNSDomain string
 }
 
 // UpgradeData is what a node's upgrade scripts (the controller's, or a worker's drain, upgrade and
@@ -96,8 +100,9 @@ func (s *steps) guard() (*remote.Command, error) {
 	}
 	script := c.PrivateIPv4.ToStringOutput().ApplyT(func(private string) (string, error) {
 		spec := clusterSpec{Access: s.args.APIAccess, ControllerPrivate: private}
-		return RenderGuard(GuardData{Node: c.Name, Version: s.args.Kubernetes.Version, APIBindAddress: spec.apiServerBindAddress(),
-			PrivateOnly: s.args.APIAccess.PrivateOnly, APIPort: s.args.Kubernetes.APIPort})
+		k := s.args.Kubernetes
+		return RenderGuard(GuardData{Node: c.Name, Version: k.Version, APIBindAddress: spec.apiServerBindAddress(),
+			PrivateOnly: s.args.APIAccess.PrivateOnly, APIPort: k.APIPort, PodCIDR: k.PodCIDR, ServiceCIDR: k.ServiceCIDR, DNSDomain: k.DNSDomain})
 	}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-guard", &remote.CommandArgs{
 		Connection: s.connection(c),

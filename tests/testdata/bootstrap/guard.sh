@@ -86,4 +86,19 @@ if [ "$want_minor" -gt $((running_minor + 1)) ]; then
   exit 1
 fi
 log "kubernetes.version 1.37.2: the cluster runs $running, which can move to it"
+
+# kubernetes.podCidr, serviceCidr (and with it dnsServiceIp) and dnsDomain: kubeadm writes them
+# into the ClusterConfiguration at init (networking.podSubnet, serviceSubnet, dnsDomain) and every
+# component keeps them; the steps that follow would write other values for a cluster that still
+# runs these.
+config=$(cluster_config)
+for setting in "kubernetes.podCidr podSubnet 172.16.0.0/12" "kubernetes.serviceCidr serviceSubnet 192.168.0.0/16" "kubernetes.dnsDomain dnsDomain cluster.local"; do
+  read -r key field want <<<"$setting"
+  have=$(printf '%s
+' "$config" | sed -n "s/^  $field: //p")
+  if [ -n "$have" ] && [ "$have" != "$want" ]; then
+    log "$key is $want, and the cluster runs with $field $have: kubeadm keeps the networks and the domain of its init; set $key back to $have"
+    exit 1
+  fi
+done
 }
