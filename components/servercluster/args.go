@@ -134,7 +134,7 @@ func (a ServerClusterArgs) validate() error {
 	var errs []error
 	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
 	if !validASN(a.LocalASN) {
-		add("LocalASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS)", a.LocalASN)
+		add("LocalASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS), 65535 or a documentation ASN", a.LocalASN)
 	}
 	if a.SSHPrivateKey == nil {
 		add("SSHPrivateKey is required")
@@ -201,7 +201,7 @@ func (a ServerClusterArgs) validate() error {
 			}
 			seen[p.Address] = true
 			if !validASN(p.ASN) {
-				add("%s.ASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS)", pat, p.ASN)
+				add("%s.ASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS), 65535 or a documentation ASN", pat, p.ASN)
 			}
 			multihop = multihop || p.Multihop
 		}
@@ -221,6 +221,16 @@ func (a ServerClusterArgs) validate() error {
 	return errors.Join(errs...)
 }
 
-// validASN reports whether n can be a BGP speaker's ASN: 0 and 4294967295 are reserved (RFC 7607,
-// RFC 7300), 23456 stands in for 4-byte ASNs (RFC 6793).
-func validASN(n int) bool { return n >= 1 && n <= 4294967294 && n != 23456 }
+// validASN reports whether n can be a BGP speaker's ASN, by the rules the stack configuration
+// applies: 0 and 4294967295 are reserved (RFC 7607, RFC 7300), 23456 stands in for 4-byte ASNs
+// (RFC 6793), 65535 is reserved (RFC 7300), and 64496-64511 and 65536-65551 are for
+// documentation (RFC 5398).
+func validASN(n int) bool {
+	switch {
+	case n < 1 || n > 4294967294, n == 23456, n == 65535:
+		return false
+	case n >= 64496 && n <= 64511, n >= 65536 && n <= 65551:
+		return false
+	}
+	return true
+}
