@@ -381,17 +381,10 @@ func parseUnicast(v *collector, key, s string) (netip.Addr, bool) {
 	return ip, true
 }
 
-// validASN reports whether asn can be a BGP speaker's: 0 and 4294967295 are reserved (RFC 7607,
-// RFC 7300), 23456 stands in for 4-byte ASNs (RFC 6793), 65535 is reserved (RFC 7300), and
-// 64496-64511 and 65536-65551 are for documentation (RFC 5398).
+// validASN is servercluster.ValidASN for a configured value: no speaker's ASN is reserved,
+// AS_TRANS or for documentation.
 func validASN(asn int64) bool {
-	switch {
-	case asn < 1 || asn > 4294967294, asn == 23456, asn == 65535:
-		return false
-	case asn >= 64496 && asn <= 64511, asn >= 65536 && asn <= 65551:
-		return false
-	}
-	return true
+	return asn >= 0 && asn <= 1<<32 && servercluster.ValidASN(int(asn))
 }
 
 // routerAddresses are the peers', the gateways' and the bastion's IPv4 addresses with their keys:

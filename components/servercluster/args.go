@@ -133,7 +133,7 @@ func (a ServerClusterArgs) servers() ([]Server, []string) {
 func (a ServerClusterArgs) validate() error {
 	var errs []error
 	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
-	if !validASN(a.LocalASN) {
+	if !ValidASN(a.LocalASN) {
 		add("LocalASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS), 65535 or a documentation ASN", a.LocalASN)
 	}
 	if a.SSHPrivateKey == nil {
@@ -200,7 +200,7 @@ func (a ServerClusterArgs) validate() error {
 				add("%s.Address %s: listed twice", pat, ip)
 			}
 			seen[p.Address] = true
-			if !validASN(p.ASN) {
+			if !ValidASN(p.ASN) {
 				add("%s.ASN %d: must be an ASN from 1 to 4294967294, not 23456 (AS_TRANS), 65535 or a documentation ASN", pat, p.ASN)
 			}
 			multihop = multihop || p.Multihop
@@ -221,11 +221,11 @@ func (a ServerClusterArgs) validate() error {
 	return errors.Join(errs...)
 }
 
-// validASN reports whether n can be a BGP speaker's ASN, by the rules the stack configuration
-// applies: 0 and 4294967295 are reserved (RFC 7607, RFC 7300), 23456 stands in for 4-byte ASNs
+// ValidASN reports whether n can be a BGP speaker's ASN (the stack configuration applies the same
+// rule): 0 and 4294967295 are reserved (RFC 7607, RFC 7300), 23456 stands in for 4-byte ASNs
 // (RFC 6793), 65535 is reserved (RFC 7300), and 64496-64511 and 65536-65551 are for
 // documentation (RFC 5398).
-func validASN(n int) bool {
+func ValidASN(n int) bool {
 	switch {
 	case n < 1 || n > 4294967294, n == 23456, n == 65535:
 		return false

@@ -10,11 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/metalk8s/metalk8s/internal/netns"
 )
 
 // Tools are the programs the lab runs, found by FindTools.
@@ -326,28 +327,11 @@ func Start(ctx context.Context, tools Tools, dir string, topo Topology) (lab *La
 const namespacePrefix = "mk8slab-"
 
 // sweep removes the namespaces left by labs of processes that no longer exist (a test binary
-// killed before its cleanup ran); their daemons died with those processes (Pdeathsig).
+// killed before its cleanup ran).
 func (l *Lab) sweep(ctx context.Context) error {
-	entries, err := os.ReadDir("/run/netns")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), namespacePrefix)
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
-		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue
-		}
-		if err := l.ip(ctx, "netns", "del", e.Name()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return netns.Sweep(ctx, namespacePrefix, func(ctx context.Context, name string) error {
+		return l.ip(ctx, "netns", "del", name)
+	})
 }
 
 // symbol turns a node name into a BIRD symbol.

@@ -31,6 +31,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
+
+	"github.com/metalk8s/metalk8s/internal/netns"
 )
 
 // Addresses of the lab, from the documentation ranges (RFC 5737). The namespaces have routing
@@ -179,28 +181,11 @@ func (l *Lab) ip(ctx context.Context, args ...string) error {
 }
 
 // sweep removes the namespaces left by labs of processes that no longer exist (a test binary
-// killed before its cleanup ran); their sshd died with them (Pdeathsig).
+// killed before its cleanup ran).
 func (l *Lab) sweep(ctx context.Context) error {
-	entries, err := os.ReadDir("/run/netns")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), namespacePrefix)
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
-		if err != nil || pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue
-		}
-		if err := l.ip(ctx, "netns", "del", e.Name()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return netns.Sweep(ctx, namespacePrefix, func(ctx context.Context, name string) error {
+		return l.ip(ctx, "netns", "del", name)
+	})
 }
 
 // Server is one running sshd.
