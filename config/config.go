@@ -134,6 +134,9 @@ type Kubernetes struct {
 	// UpgradeParallelism is how many workers a version change drains and upgrades at once, after
 	// the control plane. Default DefaultUpgradeParallelism.
 	UpgradeParallelism int `json:"upgradeParallelism,omitempty"`
+	// CertRenewalDays renews kubeadm's certificates once one has fewer days left, 1 to 364.
+	// Default 30.
+	CertRenewalDays int `json:"certRenewalDays,omitempty"`
 }
 
 // APIServer is the explicit choice of how the API server is reached: set exactly one field.

@@ -15,19 +15,20 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string][2]any{
-		"project.name":            {c.Project.Name, "k8s-bgp"},
-		"operatingSystem":         {c.OperatingSystem, "ubuntu_24_04"},
-		"billingCycle":            {c.BillingCycle, "hourly"},
-		"controller.plan":         {c.Controller.Plan, "c3.small.x86"},
-		"workers.plan":            {c.Workers.Plan, "c3.small.x86"},
-		"workers.count":           {*c.Workers.Count, 2},
-		"kubernetes.version":      {c.Kubernetes.Version, DefaultKubernetesVersion},
-		"kubernetes.apiPort":      {c.Kubernetes.APIPort, 6443},
-		"kubernetes.dnsServiceIp": {c.Kubernetes.DNSServiceIP, "192.168.0.10"},
-		"kubernetes.podCidr":      {c.Kubernetes.PodCIDR, "172.16.0.0/12"},
-		"kubernetes.serviceCidr":  {c.Kubernetes.ServiceCIDR, "192.168.0.0/16"},
-		"kubernetes.dnsDomain":    {c.Kubernetes.DNSDomain, "cluster.local"},
-		"bgp.asn":                 {*c.BGP.ASN, int64(65000)},
+		"project.name":               {c.Project.Name, "k8s-bgp"},
+		"operatingSystem":            {c.OperatingSystem, "ubuntu_24_04"},
+		"billingCycle":               {c.BillingCycle, "hourly"},
+		"controller.plan":            {c.Controller.Plan, "c3.small.x86"},
+		"workers.plan":               {c.Workers.Plan, "c3.small.x86"},
+		"workers.count":              {*c.Workers.Count, 2},
+		"kubernetes.version":         {c.Kubernetes.Version, DefaultKubernetesVersion},
+		"kubernetes.apiPort":         {c.Kubernetes.APIPort, 6443},
+		"kubernetes.dnsServiceIp":    {c.Kubernetes.DNSServiceIP, "192.168.0.10"},
+		"kubernetes.podCidr":         {c.Kubernetes.PodCIDR, "172.16.0.0/12"},
+		"kubernetes.serviceCidr":     {c.Kubernetes.ServiceCIDR, "192.168.0.0/16"},
+		"kubernetes.dnsDomain":       {c.Kubernetes.DNSDomain, "cluster.local"},
+		"kubernetes.certRenewalDays": {c.Kubernetes.CertRenewalDays, 30},
+		"bgp.asn":                    {*c.BGP.ASN, int64(65000)},
 	}
 	for key, gw := range checks {
 		if gw[0] != gw[1] {

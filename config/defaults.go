@@ -31,6 +31,7 @@ const (
 	DefaultCalicoVersion      = calicobgp.DefaultVersion
 	DefaultMetalLBVersion     = metallbpools.DefaultVersion
 	DefaultMetalLBASN         = int64(topology.DefaultMetalLBASN)
+	DefaultCertRenewalDays    = bootstrap.DefaultCertRenewalDays
 )
 
 // ApplyDefaults fills every empty field with its documented default.
@@ -54,6 +55,9 @@ func (c *Cluster) ApplyDefaults() {
 	setString(&k.DNSDomain, DefaultDNSDomain)
 	if k.UpgradeParallelism == 0 {
 		k.UpgradeParallelism = DefaultUpgradeParallelism
+	}
+	if k.CertRenewalDays == 0 {
+		k.CertRenewalDays = DefaultCertRenewalDays
 	}
 	setString(&c.LoadBalancer.Mode, DefaultLoadBalancerMode)
 	// An empty list means what no list means; one form of it keeps an accepted configuration the

@@ -140,6 +140,10 @@ func (c *Cluster) validateKubernetes(v *collector) {
 		// the API server: a service could take its port.
 		v.add("kubernetes.apiPort", k.APIPort, "is in the NodePort range %d-%d", nodePortMin, nodePortMax)
 	}
+	// kubeadm's leaf certificates live 365 days: at 365 or more every run would renew them.
+	if k.CertRenewalDays < 1 || k.CertRenewalDays > 364 {
+		v.add("kubernetes.certRenewalDays", k.CertRenewalDays, "must be 1 to 364 (kubeadm's certificates live 365 days)")
+	}
 	if !dnsPattern.MatchString(k.DNSDomain) || len(k.DNSDomain) > 253 {
 		v.add("kubernetes.dnsDomain", k.DNSDomain, "must be a lower-case DNS domain such as cluster.local")
 	}

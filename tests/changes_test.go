@@ -100,7 +100,7 @@ func nodeResources(host string, controller bool) []string {
 		"Command metalk8s-" + host + "-prepare",
 	}
 	if controller {
-		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade")
+		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade", "Command metalk8s-"+host+"-certs")
 	}
 	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+host+"-"+step)
@@ -196,7 +196,8 @@ func changeCases() []changeCase {
 			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
 			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
-				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection"),
+				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection",
+				"metalk8s-sv-controller-certs: connection"),
 			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
 				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
@@ -236,7 +237,9 @@ func changeCases() []changeCase {
 		// Device names carry the metro: every node is replaced, and the public block moves.
 		{name: "metro sv to da", change: []edit{{"metro", "da"}}, devices: true, want: concat(
 			prefixed("- ", clusterNodes("sv", 2)...), prefixed("+ ", clusterNodes("da", 2)...),
-			[]string{"~ ReservedIpBlock metalk8s-eip-public: metro"})},
+			// A new init is a new cluster: the Kubernetes provider's identity changes with it,
+			// which pulumi-kubernetes plans as the provider's replacement.
+			[]string{"~ ReservedIpBlock metalk8s-eip-public: metro", "~ kubernetes metalk8s: clusterIdentifier"})},
 	}
 }
 
@@ -253,6 +256,7 @@ var replacedController = []string{
 	"~ BgpSession metalk8s-sv-controller-bgp: deviceId",
 	"~ Command metalk8s-sv-controller-init: triggers", "~ Command metalk8s-sv-controller-prepare: triggers",
 	"~ Command metalk8s-sv-controller-guard: triggers", "~ Command metalk8s-sv-controller-upgrade: triggers",
+	"~ Command metalk8s-sv-controller-certs: triggers",
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether

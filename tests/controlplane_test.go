@@ -153,12 +153,34 @@ func TestControlPlane(t *testing.T) {
 			t.Errorf("admin.conf may not do everything: %q", got)
 		}
 	})
+	t.Run("exported kubeconfig", func(t *testing.T) { c.exportedKubeconfig(t) })
 	t.Run("init phases", func(t *testing.T) { c.initPhases(t, files.Config) })
 	t.Run("guard", func(t *testing.T) { c.guard(t) })
 	t.Run("mark-control-plane", func(t *testing.T) { c.markControlPlane(t, files.Config) })
 	t.Run("discovery", func(t *testing.T) { c.discovery(t) })
 	t.Run("token script", func(t *testing.T) { c.tokenScript(t, tokenID, tokenSecretValue) })
 	t.Run("registration and removal", func(t *testing.T) { c.registration(t) })
+}
+
+// exportedKubeconfig uses the stack's kubeconfig output, whose client certificate Pulumi signed
+// with the cluster CA, against the API server: it reaches the server at the exported address
+// (the API server's certificate names it), authenticates as metalk8s-admin in kubeadm's admin
+// group, and may do everything through the binding kubeadm init makes for that group.
+func (c *clusterFixture) exportedKubeconfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(fmt.Sprint(c.stack.r.kubeconfig.value)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	who := c.cp.Kubectl(path, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+	if who.Err != nil {
+		t.Fatalf("%s", who)
+	}
+	if !strings.HasPrefix(who.Stdout, bootstrap.AdminUser+" ") || !strings.Contains(who.Stdout, bootstrap.AdminGroup) {
+		t.Errorf("the exported kubeconfig authenticates as %q, want %s in %s", who.Stdout, bootstrap.AdminUser, bootstrap.AdminGroup)
+	}
+	if r := c.cp.Kubectl(path, "auth", "can-i", "*", "*"); r.Err != nil || strings.TrimSpace(r.Stdout) != "yes" {
+		t.Errorf("the exported kubeconfig may not do everything: %s", r)
+	}
 }
 
 // regexpFind returns the first group of pattern in s.

@@ -50,6 +50,9 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"API port out of range", "kubernetes.apiPort", 70000, "kubernetes.apiPort"},
 		{"API port on the kubelet", "kubernetes.apiPort", 10250, "kubernetes.apiPort"},
 		{"DNS domain upper case", "kubernetes.dnsDomain", "Cluster.Local", "kubernetes.dnsDomain"},
+		// kubeadm's certificates live 365 days: a threshold of a year renews on every run.
+		{"renewal threshold of a year", "kubernetes.certRenewalDays", 365, "kubernetes.certRenewalDays"},
+		{"negative renewal threshold", "kubernetes.certRenewalDays", -1, "kubernetes.certRenewalDays"},
 		{"metro not a code", "metro", "silicon-valley", "metro"},
 		{"operating system without apt", "operatingSystem", "rocky_9", "operatingSystem"},
 		{"billing cycle", "billingCycle", "yearly", "billingCycle"},

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -159,8 +160,9 @@ func writtenFiles(t *testing.T, script string) map[string]string {
 	return files
 }
 
-// kubeadmCall matches kubeadm run as a command: first on its line, or after retry N.
-var kubeadmCall = regexp.MustCompile(`^\s*(?:retry \d+ )?kubeadm ((?:[^>|;&]|&[^&])*)`)
+// kubeadmCall matches kubeadm run as a command: first on its line, after retry N, or as the
+// command substitution of an assignment (VAR=$(kubeadm ...)).
+var kubeadmCall = regexp.MustCompile(`^\s*(?:\w+=\$\()?(?:retry \d+ )?kubeadm ((?:[^>|;&)]|&[^&])*)`)
 
 // kubeadmMention is any other line that names a kubeadm subcommand: the parser must not miss one.
 var kubeadmMention = regexp.MustCompile(`\bkubeadm (init|join|reset|config|token|upgrade|certs|kubeconfig)\b`)
@@ -174,8 +176,7 @@ func kubeadmCalls(t *testing.T, script string) [][]string {
 	for _, line := range strings.Split(script, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if m := kubeadmCall.FindStringSubmatch(line); m != nil {
-			args := strings.Fields(strings.NewReplacer(`"`, "", "$root", "").Replace(m[1]))
-			calls = append(calls, args)
+			calls = append(calls, shellWords(strings.ReplaceAll(m[1], "$root", "")))
 			continue
 		}
 		if kubeadmMention.MatchString(line) && !strings.HasPrefix(trimmed, "#") && !strings.HasPrefix(trimmed, "log ") {
@@ -183,6 +184,37 @@ func kubeadmCalls(t *testing.T, script string) [][]string {
 		}
 	}
 	return calls
+}
+
+// shellWords splits a command line as the shell does for the quoting the scripts use: words
+// separated by blanks, '...' and "..." taken literally, the quotes removed.
+func shellWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	in, quote := false, rune(0)
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			w.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // noWarnings fails the test for every warning in a kubeadm run's output.
@@ -228,8 +260,13 @@ func TestRealKubeadmValidatesEveryFile(t *testing.T) {
 func TestRealKubeadmLoadsWhatEachCallIsGiven(t *testing.T) {
 	forEachStack(t, func(t *testing.T, tools realkube.Tools, s *renderedStack) {
 		subcommands := map[string]bool{}
+		initFiles := writtenFiles(t, s.scripts["metalk8s-"+s.controller+"-init"])
 		for name, script := range s.scripts {
 			files := writtenFiles(t, script)
+			if name == "metalk8s-"+s.controller+"-certs" {
+				// The certificate step runs after init, on the files init wrote.
+				maps.Copy(files, initFiles)
+			}
 			for _, args := range kubeadmCalls(t, script+"\n"+s.commands[name]) {
 				for i, a := range args {
 					if a == "--config" && i+1 < len(args) {
@@ -247,7 +284,7 @@ func TestRealKubeadmLoadsWhatEachCallIsGiven(t *testing.T) {
 			}
 		}
 		// The test would prove nothing if the parser found no calls.
-		for _, want := range []string{"init --config", "config images", "reset --force"} {
+		for _, want := range []string{"init --config", "config images", "reset --force", "certs check-expiration", "certs renew"} {
 			if !subcommands[want] {
 				t.Errorf("no kubeadm %s call found in the scripts; found %v", want, subcommands)
 			}

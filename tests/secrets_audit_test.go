@@ -387,14 +387,14 @@ func TestSecretsAuditScanner(t *testing.T) {
 
 	cloud := mockcloud.New(false, mockcloud.SiteIBX)
 	// register records one remote command with a plain command line and a secret stdin on which
-	// the fake host prints a kubeconfig, as plain standard output.
+	// the fake host prints the BIRD template (marker "Global peers"), as plain standard output.
 	register := func(name, create string, secretOutputs ...string) {
 		t.Helper()
 		err := cloud.Run(func(ctx *pulumi.Context) error {
 			var res pulumi.CustomResourceState
 			return ctx.RegisterResource(commandToken, name, pulumi.Map{
 				"create": pulumi.String(create),
-				"stdin":  pulumi.ToSecret(pulumi.String("kubeadm init m4rker")),
+				"stdin":  pulumi.ToSecret(pulumi.String("cat /etc/calico/confd/templates/bird.cfg.template # m4rker")),
 			}, &res, pulumi.AdditionalSecretOutputs(secretOutputs))
 		}, "metalk8s", "dev", nil, nil)
 		if err != nil {
@@ -404,20 +404,20 @@ func TestSecretsAuditScanner(t *testing.T) {
 	register("leaky", "echo m4rker")
 	register("careful", "bash -s", "stdout")
 	found := map[string]bool{}
-	markers["kubeconfig"] = auditKubeconfigMarker
+	markers["template"] = "Global peers"
 	leaks := resourceLeaks(cloud, markers, found)
-	// leaky's kubeconfig on standard output is plain; careful lists stdout as an additional
-	// secret output, which the engine stores as a secret.
+	// leaky's standard output is plain; careful lists stdout as an additional secret output,
+	// which the engine stores as a secret.
 	wantLeaks := []string{
 		"command:remote:Command leaky inputs.create: password in plain text",
 		"command:remote:Command leaky outputs.create: password in plain text",
-		"command:remote:Command leaky outputs.stdout: kubeconfig in plain text",
+		"command:remote:Command leaky outputs.stdout: template in plain text",
 	}
 	sort.Strings(leaks)
 	if strings.Join(leaks, "\n") != strings.Join(wantLeaks, "\n") {
 		t.Errorf("resourceLeaks:\n got %q\nwant %q", leaks, wantLeaks)
 	}
-	if !found["password"] || !found["kubeconfig"] {
+	if !found["password"] || !found["template"] {
 		t.Errorf("markers inside secrets not counted as seen: %v", found)
 	}
 	if got := commandLineLeaks(cloud, markers); len(got) != 1 || !strings.Contains(got[0], "leaky") {

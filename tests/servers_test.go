@@ -56,7 +56,7 @@ func serversStacks() []serversStack {
 // the controller's init, each worker's token, join and registration check, and Calico's waits
 // on the controller.
 func remoteSteps(controller string, workers []string) []string {
-	out := []string{controller + "-guard", controller + "-prepare", controller + "-init", controller + "-upgrade", "calico-ready", "bird-template-guard"}
+	out := []string{controller + "-guard", controller + "-prepare", controller + "-init", controller + "-upgrade", controller + "-certs", "calico-ready", "bird-template-guard"}
 	for _, w := range workers {
 		for _, s := range []string{"prepare", "token", "join", "registered", "drain", "upgrade", "uncordon"} {
 			out = append(out, w+"-"+s)
@@ -282,8 +282,8 @@ func TestServersChanges(t *testing.T) {
 		{name: "worker's id changed", change: []edit{{"servers.workers[1].id", "SN-R2-0099"}},
 			want: workerSteps("r2-worker-0"), replaced: workerSteps("r2-worker-0")},
 		{name: "controller's id changed", change: []edit{{"servers.controller.id", "SN-R1-0099"}},
-			want:     prefixed("~ Command metalk8s-r1-controller-", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers"),
-			replaced: prefixed("~ Command metalk8s-r1-controller-", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers")},
+			want:     prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers"),
+			replaced: prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers")},
 		{name: "own peer's ASN changed", change: []edit{{"servers.workers[1].peers[1].asn", 65003}},
 			want: []string{"~ ConfigGroup metalk8s-r2-worker-0-bgp-peers: objs"}},
 		{name: "own peer added", change: []edit{{"servers.workers[2].peers[2]", map[string]any{"address": "10.10.2.4", "asn": 65004}}},

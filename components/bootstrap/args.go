@@ -23,6 +23,10 @@ const (
 	DefaultSSHPort = 22
 	// DefaultTokenTTLMinutes is how long a join token stays valid after its step ran.
 	DefaultTokenTTLMinutes = 60
+	// DefaultCertRenewalDays is how many days before a kubeadm certificate expires it is renewed.
+	DefaultCertRenewalDays = 30
+	// certLifeDays is the life of kubeadm's leaf certificates (kubeadm's CertificateValidityPeriod).
+	certLifeDays = 365
 )
 
 // Host is one server reachable over SSH. Bootstrap knows nothing of where it runs.
@@ -73,6 +77,10 @@ type KubernetesArgs struct {
 	// UpgradeParallelism is how many workers a change of Version drains and upgrades at once,
 	// after the control plane. Default DefaultUpgradeParallelism.
 	UpgradeParallelism int
+	// CertRenewalDays renews the admin kubeconfig's client certificate (at the next pulumi up)
+	// and kubeadm's certificates (daily on the controller, and at that pulumi up) once fewer days
+	// are left. 1 to 364: they live 365 days. Default DefaultCertRenewalDays.
+	CertRenewalDays int
 }
 
 // APIAccess says how Pulumi (and people) reach the API server. Exactly one of the two is set.
@@ -147,6 +155,9 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 	def(&k.DNSDomain, DefaultDNSDomain)
 	if k.UpgradeParallelism == 0 {
 		k.UpgradeParallelism = DefaultUpgradeParallelism
+	}
+	if k.CertRenewalDays == 0 {
+		k.CertRenewalDays = DefaultCertRenewalDays
 	}
 	def(&a.SSHUser, DefaultSSHUser)
 	port := func(p *int) {
@@ -275,6 +286,10 @@ func (k KubernetesArgs) Validate() error {
 	}
 	if k.UpgradeParallelism < 0 {
 		errs = append(errs, fmt.Errorf("Kubernetes.UpgradeParallelism %d: must be 1 or more (0 is the default, %d)", k.UpgradeParallelism, DefaultUpgradeParallelism))
+	}
+	// 0 is defaulted by Bootstrap. At 365 days or more every run would renew.
+	if d := k.CertRenewalDays; d < 0 || d >= certLifeDays {
+		errs = append(errs, fmt.Errorf("Kubernetes.CertRenewalDays %d: must be 1 to %d (kubeadm's certificates live %d days)", d, certLifeDays-1, certLifeDays))
 	}
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	clientcmdv1 "k8s.io/client-go/tools/clientcmd/api/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -34,7 +35,9 @@ const (
 type Bootstrap struct {
 	pulumi.ResourceState
 
-	// Kubeconfig is the cluster-admin kubeconfig, pointing at APIEndpoint (secret).
+	// Kubeconfig is the cluster-admin kubeconfig, pointing at APIEndpoint (secret). Its client
+	// certificate is Pulumi's (AdminCert), renewed by the pulumi up that finds it within
+	// Kubernetes.CertRenewalDays of its end.
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// APIEndpoint is the API server URL the kubeconfig uses.
 	APIEndpoint pulumi.StringOutput `pulumi:"apiEndpoint"`
@@ -42,8 +45,14 @@ type Bootstrap struct {
 	Provider *kubernetes.Provider
 	// Prepare are the node preparation steps, by node name.
 	Prepare map[string]*remote.Command
-	// Init is the control-plane initialisation; its standard output is the admin kubeconfig.
+	// Init is the control-plane initialisation.
 	Init *remote.Command
+	// AdminCert is the client certificate of Kubeconfig: group kubeadm:cluster-admins, signed by
+	// the cluster CA, valid a year, replaced once fewer than Kubernetes.CertRenewalDays are left.
+	AdminCert *tls.LocallySignedCert
+	// Certs installs the controller's daily renewal of kubeadm's own certificates and runs it;
+	// it runs again with every new AdminCert.
+	Certs *remote.Command
 	// Workers are the per-worker steps, by node name.
 	Workers map[string]*WorkerSteps
 	// Guard checks on the controller that the running cluster can take the configuration (no
@@ -140,10 +149,26 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		b.Upgrades[n] = u
 	}
 	b.APIEndpoint = s.apiEndpoint()
-	b.Kubeconfig = pulumi.ToSecret(pulumi.All(init.Stdout, b.APIEndpoint).ApplyT(func(v []any) (string, error) {
-		return RewriteServer(v[0].(string), v[1].(string))
+	admin, err := s.adminCredential()
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap %q: admin credential: %w", name, err)
+	}
+	b.AdminCert = admin.cert
+	if b.Certs, err = s.certs(init, admin.cert); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %s: certificates: %w", name, a.Controller.Name, err)
+	}
+	// The kubeconfig names init's ID, so that it (and the provider) wait for the control plane.
+	b.Kubeconfig = pulumi.ToSecret(pulumi.All(b.APIEndpoint, s.caCert, admin.cert.CertPem, admin.key, init.ID()).ApplyT(func(v []any) (string, error) {
+		return AdminKubeconfig(v[0].(string), v[1].(string), v[2].(string), v[3].(string))
 	})).(pulumi.StringOutput)
-	b.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{Kubeconfig: b.Kubeconfig}, s.parent)
+	b.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: b.Kubeconfig,
+		// A renewed client certificate changes the kubeconfig: with a cluster identifier the
+		// Kubernetes provider takes that as an update, not as another cluster (its DiffConfig
+		// drops every replacement while clusterIdentifier is set and unchanged). A new control
+		// plane (a replaced init) is another cluster: the identifier changes with it.
+		ClusterIdentifier: pulumi.Sprintf("%s-%s", name, init.ID()),
+	}, s.parent)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %q: provider: %w", name, err)
 	}
@@ -222,6 +247,73 @@ func (s *steps) credentials() error {
 		return RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
 	}).(pulumi.StringOutput)
 	return nil
+}
+
+// adminCredentials are the key and client certificate of the exported kubeconfig.
+type adminCredentials struct {
+	cert *tls.LocallySignedCert
+	// key is the certificate's private key, secret.
+	key pulumi.StringOutput
+}
+
+// AdminUser and AdminGroup are the exported kubeconfig's identity. kubeadm init binds
+// kubeadm:cluster-admins to cluster-admin (ClusterRoleBinding kubeadm:cluster-admins,
+// EnsureAdminClusterRoleBinding in cmd/kubeadm/app/phases/kubeconfig), as it does for admin.conf.
+const (
+	AdminUser  = "metalk8s-admin"
+	AdminGroup = "kubeadm:cluster-admins"
+)
+
+// adminCredential makes the exported kubeconfig's key and certificate, signed by the cluster CA
+// Pulumi holds. The tls provider's plan replaces a LocallySignedCert once the time left is under
+// earlyRenewalHours (modifyPlanIfCertificateReadyForRenewal, internal/provider/common_cert.go of
+// terraform-provider-tls): the pulumi up that finds it within CertRenewalDays of its end renews it.
+func (s *steps) adminCredential() (adminCredentials, error) {
+	key, err := tls.NewPrivateKey(s.ctx, s.name+"-admin", &tls.PrivateKeyArgs{
+		Algorithm: pulumi.String("ECDSA"), EcdsaCurve: pulumi.String("P256"),
+	}, s.parent)
+	if err != nil {
+		return adminCredentials{}, err
+	}
+	csr, err := tls.NewCertRequest(s.ctx, s.name+"-admin", &tls.CertRequestArgs{
+		PrivateKeyPem: key.PrivateKeyPem,
+		Subject: &tls.CertRequestSubjectArgs{
+			CommonName:   pulumi.String(AdminUser),
+			Organization: pulumi.String(AdminGroup),
+		},
+	}, s.parent)
+	if err != nil {
+		return adminCredentials{}, err
+	}
+	cert, err := tls.NewLocallySignedCert(s.ctx, s.name+"-admin", &tls.LocallySignedCertArgs{
+		CertRequestPem:      csr.CertRequestPem,
+		CaCertPem:           s.caCert,
+		CaPrivateKeyPem:     s.caKey,
+		ValidityPeriodHours: pulumi.Int(certLifeDays * 24),
+		EarlyRenewalHours:   pulumi.Int(s.args.Kubernetes.CertRenewalDays * 24),
+		AllowedUses:         pulumi.ToStringArray([]string{"digital_signature", "key_encipherment", "client_auth"}),
+	}, s.parent)
+	if err != nil {
+		return adminCredentials{}, err
+	}
+	return adminCredentials{cert: cert, key: pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)}, nil
+}
+
+// certs is the controller's certificate step: it installs the daily renewal of kubeadm's
+// certificates and runs it once. It runs again when the controller or its script changes, and
+// with every new admin certificate (the pulumi up that renews that one checks kubeadm's too).
+func (s *steps) certs(init *remote.Command, admin *tls.LocallySignedCert) (*remote.Command, error) {
+	c := s.args.Controller
+	script, err := RenderRenewal(RenewalData{Node: c.Name, Days: s.args.Kubernetes.CertRenewalDays})
+	if err != nil {
+		return nil, err
+	}
+	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-certs", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      pulumi.String(script),
+		Triggers:   append(machine(c), admin.ValidityEndTime),
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init, s.controlPlaneUpgrade}))
 }
 
 // machine ties a step to the machine it concerns: a replaced machine replaces the step, so that
@@ -437,27 +529,24 @@ func CACertHash(certPEM string) (string, error) {
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
-// RewriteServer points every cluster of a kubeconfig at server.
-func RewriteServer(kubeconfig, server string) (string, error) {
-	var cfg map[string]any
-	if err := yaml.Unmarshal([]byte(kubeconfig), &cfg); err != nil {
-		return "", fmt.Errorf("kubeconfig: %w", err)
-	}
-	clusters, _ := cfg["clusters"].([]any)
-	if len(clusters) == 0 {
-		return "", errors.New("kubeconfig: no clusters")
-	}
-	for _, c := range clusters {
-		entry, ok := c.(map[string]any)
-		if !ok {
-			return "", errors.New("kubeconfig: malformed cluster entry")
+// AdminKubeconfig is the exported kubeconfig: the cluster at server, trusted through the CA, and
+// the user AdminUser with its client certificate and key (all PEM).
+func AdminKubeconfig(server, caCert, clientCert, clientKey string) (string, error) {
+	for what, p := range map[string]string{"CA certificate": caCert, "client certificate": clientCert, "client key": clientKey} {
+		if b, _ := pem.Decode([]byte(p)); b == nil {
+			return "", fmt.Errorf("kubeconfig: the %s holds no PEM block", what)
 		}
-		cluster, ok := entry["cluster"].(map[string]any)
-		if !ok {
-			return "", errors.New("kubeconfig: cluster entry without cluster")
-		}
-		cluster["server"] = server
+	}
+	const cluster, context = "kubernetes", AdminUser + "@kubernetes"
+	cfg := clientcmdv1.Config{
+		APIVersion:     "v1",
+		Kind:           "Config",
+		Clusters:       []clientcmdv1.NamedCluster{{Name: cluster, Cluster: clientcmdv1.Cluster{Server: server, CertificateAuthorityData: []byte(caCert)}}},
+		AuthInfos:      []clientcmdv1.NamedAuthInfo{{Name: AdminUser, AuthInfo: clientcmdv1.AuthInfo{ClientCertificateData: []byte(clientCert), ClientKeyData: []byte(clientKey)}}},
+		Contexts:       []clientcmdv1.NamedContext{{Name: context, Context: clientcmdv1.Context{Cluster: cluster, AuthInfo: AdminUser}}},
+		CurrentContext: context,
 	}
 	out, err := yaml.Marshal(cfg)
 	return string(out), err
 }
+

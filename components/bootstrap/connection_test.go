@@ -139,6 +139,8 @@ func TestConnectionsCarryTheSettings(t *testing.T) {
 		"c-w2-token": "cp", "c-w2-join": "w2", "c-w2-registered": "cp",
 		// The guard and the upgrade steps: a worker's drain and uncordon run on the controller.
 		"c-cp-guard": "cp", "c-cp-upgrade": "cp",
+		// The renewal of kubeadm's certificates.
+		"c-cp-certs": "cp",
 		"c-w1-drain": "cp", "c-w1-upgrade": "w1", "c-w1-uncordon": "cp",
 		"c-w2-drain": "cp", "c-w2-upgrade": "w2", "c-w2-uncordon": "cp",
 	}

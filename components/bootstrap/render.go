@@ -108,6 +108,16 @@ type JoinData struct {
 	Config string
 }
 
+// RenewalData is what the controller's certificate renewal is rendered from.
+type RenewalData struct {
+	// Node is the controller's name.
+	Node string
+	// Days renews the certificates once one has fewer days left.
+	Days int
+	// Helper is the rendered metalk8s-renew-certs, which the certificate step installs.
+	Helper string
+}
+
 // RegisteredData is what a worker's registration check is rendered from.
 type RegisteredData struct {
 	// Worker is the node to wait for.
@@ -140,7 +150,7 @@ func minor(v string) string {
 }
 
 // heredocLine matches a line that would end one of the scripts' here-documents early.
-var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|PREFERENCES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN)$`)
+var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|PREFERENCES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN|RENEW)$`)
 
 // renders counts template executions, so that tests can show that a bigger cluster does not
 // render more.
@@ -241,3 +251,16 @@ func RenderJoin(d JoinData) (string, error) {
 
 // RenderRegistered renders a worker's registration check.
 func RenderRegistered(d RegisteredData) (string, error) { return render("registered.sh.tmpl", d) }
+
+// RenderRenewal renders the controller's certificate step, with the renewal helper it installs.
+func RenderRenewal(d RenewalData) (string, error) {
+	helper, err := render("renew-certs.sh.tmpl", d)
+	if err != nil {
+		return "", err
+	}
+	d.Helper = line(helper)
+	return render("certs.sh.tmpl", d, d.Helper)
+}
+
+// RenderRenewalHelper renders metalk8s-renew-certs alone.
+func RenderRenewalHelper(d RenewalData) (string, error) { return render("renew-certs.sh.tmpl", d) }

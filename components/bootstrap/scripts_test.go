@@ -408,7 +408,8 @@ func stateChanging(call string) bool {
 	case "kubeadm":
 		joined := strings.Join(args, " ")
 		return slices.Contains([]string{"init", "join", "reset"}, v) || strings.HasPrefix(joined, "config images pull") ||
-			strings.HasPrefix(joined, "upgrade apply") || strings.HasPrefix(joined, "upgrade node")
+			strings.HasPrefix(joined, "upgrade apply") || strings.HasPrefix(joined, "upgrade node") ||
+			strings.HasPrefix(joined, "certs renew") || strings.HasPrefix(joined, "token create")
 	case "kubectl":
 		return slices.Contains([]string{"apply", "create", "replace", "patch", "delete", "drain", "cordon", "uncordon", "label", "annotate", "taint"}, v)
 	case "nft":
@@ -814,12 +815,12 @@ func checkInit(t *testing.T, n *node, r result) {
 	wantFile(t, n, "etc/kubernetes/pki/ca.crt", testCACert, 0o644)
 	wantFile(t, n, "etc/kubernetes/pki/ca.key", testCAKey, 0o600)
 	wantFile(t, n, "etc/metalk8s/kubeadm-init.yaml", initConfig(t), 0o600)
-	checkKubeconfigPrinted(t, n, r)
+	checkAdminConfNotPrinted(t, n, r)
 }
 
-// checkKubeconfigPrinted verifies that the init script printed exactly the admin kubeconfig, the
-// one kubeadm made from the cluster CA.
-func checkKubeconfigPrinted(t *testing.T, n *node, r result) {
+// checkAdminConfNotPrinted verifies that kubeadm made the controller's admin kubeconfig from the
+// cluster CA and that the init script printed nothing (no copy of it goes to the state).
+func checkAdminConfNotPrinted(t *testing.T, n *node, r result) {
 	t.Helper()
 	admin, ok := n.read(t, adminConf)
 	if !ok {
@@ -828,8 +829,8 @@ func checkKubeconfigPrinted(t *testing.T, n *node, r result) {
 	if !strings.Contains(admin, base64.StdEncoding.EncodeToString([]byte(testCACert))) {
 		t.Errorf("the admin kubeconfig does not trust the cluster CA:\n%s", admin)
 	}
-	if r.stdout != admin {
-		t.Errorf("standard output is\n%q\nwant the admin kubeconfig\n%q", r.stdout, admin)
+	if r.stdout != "" {
+		t.Errorf("standard output is\n%q\nwant nothing", r.stdout)
 	}
 }
 
@@ -913,7 +914,7 @@ func checkReset(t *testing.T, n *node, r result) {
 // scriptCases are every script, on the node state it is meant for and on the states it must
 // leave alone.
 func scriptCases() []scriptCase {
-	return []scriptCase{
+	return append([]scriptCase{
 		{name: "prepare-controller", script: func(t *testing.T) script { return prepareScript(t, true) }, changes: true, check: checkPrepared(true)},
 		{name: "prepare-worker", script: func(t *testing.T) script { return prepareScript(t, false) }, changes: true, check: checkPrepared(false)},
 		// A node where containerd 2.3 was installed and held, running metalk8s' configuration:
@@ -934,7 +935,7 @@ func scriptCases() []scriptCase {
 		{name: "init", script: initScript, changes: true, check: checkInit, again: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			noKubeadm(t, n, r)
-			checkKubeconfigPrinted(t, n, r)
+			checkAdminConfNotPrinted(t, n, r)
 		}},
 		{name: "init-cut-short", script: initScript, seed: func(t *testing.T, n *node) {
 			t.Helper()
@@ -976,7 +977,7 @@ func scriptCases() []scriptCase {
 		{name: "remove-node-absent", script: removeNode, seed: apiUp, check: notInCluster},
 		{name: "reset", script: reset, seed: joined, changes: true, check: checkReset},
 		{name: "reset-nothing", script: reset, check: noKubeadm},
-	}
+	}, renewalCases()...)
 }
 
 // scriptCaseNamed returns the scriptCase called name.
@@ -1097,7 +1098,7 @@ func unblockDir(rel string) func(*testing.T, *node) {
 // failureCases are the failures each script must stop at.
 func failureCases() []failureCase {
 	kubeletInstall := "apt-get install * kubelet=*"
-	return []failureCase{
+	return append([]failureCase{
 		{name: "key download fails", of: "prepare-controller", faults: []string{"22 always curl *"}, stopsAt: "curl *", attempts: 5, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			backoff(t, n, r)
@@ -1203,7 +1204,7 @@ func failureCases() []failureCase {
 			t.Helper()
 			wantFile(t, n, "etc/cni/net.d/10-flannel.conflist", "{}\n", 0o644)
 		}},
-	}
+	}, renewalFailures()...)
 }
 
 // cleanRuns caches, by scriptCase name, the snapshot of a node after one clean run of the case.

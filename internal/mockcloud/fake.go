@@ -27,7 +27,7 @@ var (
 
 // Fake key material; never a usable key.
 const (
-	FakePrivateKeyPEM = "-----BEGIN EC PRIVATE KEY-----\nsimulated\n-----END EC PRIVATE KEY-----\n"
+	FakePrivateKeyPEM = "-----BEGIN EC PRIVATE KEY-----\nc2ltdWxhdGVk\n-----END EC PRIVATE KEY-----\n"
 	FakePrivateKey    = "-----BEGIN OPENSSH PRIVATE KEY-----\nsimulated\n-----END OPENSSH PRIVATE KEY-----\n"
 	FakePublicKey     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISIMULATEDSIMULATEDSIMULATEDSIMULATED simulated\n"
 )
@@ -71,6 +71,19 @@ func (c *Cloud) create(token, name string, in resource.PropertyMap) (string, res
 			return "", nil, err
 		}
 		out["certPem"] = resource.NewProperty(cert)
+	case "tls:index/certRequest:CertRequest":
+		// A placeholder request; RealKeys makes a real one.
+		out["certRequestPem"] = resource.NewProperty(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte("mockcloud/" + name)})))
+	case "tls:index/locallySignedCert:LocallySignedCert":
+		cert, err := fakeCertificate(name)
+		if err != nil {
+			return "", nil, err
+		}
+		out["certPem"] = resource.NewProperty(cert)
+		// fakeCertificate's dates.
+		out["validityStartTime"] = resource.NewProperty("2026-01-01T00:00:00Z")
+		out["validityEndTime"] = resource.NewProperty("2036-01-01T00:00:00Z")
+		out["readyForRenewal"] = resource.NewProperty(false)
 	case "random:index/randomPassword:RandomPassword":
 		out["result"] = resource.MakeSecret(resource.NewProperty(fakePassword(name, int(in["length"].NumberValue()))))
 	case "command:remote:Command":
@@ -242,27 +255,6 @@ func fakePassword(name string, length int) string {
 	return string(b)
 }
 
-// FakeKubeconfig is what the fake controller prints after kubeadm init.
-const FakeKubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- cluster:
-    certificate-authority-data: c2ltdWxhdGVk
-    server: https://198.51.100.1:6443
-  name: kubernetes
-contexts:
-- context:
-    cluster: kubernetes
-    user: kubernetes-admin
-  name: kubernetes-admin@kubernetes
-current-context: kubernetes-admin@kubernetes
-users:
-- name: kubernetes-admin
-  user:
-    client-certificate-data: c2ltdWxhdGVk
-    client-key-data: c2ltdWxhdGVk
-`
-
 // FakeBirdTemplate is what the fake calico-node image holds as its BIRD template: the peer
 // sections of a Calico 3.31 template, much shortened.
 const FakeBirdTemplate = `# ------------- Global peers -------------
@@ -283,13 +275,11 @@ protocol bgp Node_{{$id}} from bgp_template {
 {{end}}
 `
 
-// runScript is what a fake host prints for a remote command: the init script ends by printing the
-// admin kubeconfig; every other step prints nothing on standard output.
+// runScript is what a fake host prints for a remote command: the BIRD template guard prints the
+// template; every other step prints nothing on standard output.
 func (c *Cloud) runScript(in resource.PropertyMap) string {
 	stdin := secretString(in["stdin"])
 	switch {
-	case strings.Contains(stdin, "kubeadm init "):
-		return FakeKubeconfig
 	case strings.Contains(stdin, "/etc/calico/confd/templates/bird.cfg.template"):
 		return FakeBirdTemplate
 	}

@@ -37,6 +37,21 @@ func realKeys(token string, in, out resource.PropertyMap) error {
 			return err
 		}
 		out["certPem"] = resource.NewProperty(cert)
+	case "tls:index/certRequest:CertRequest":
+		csr, err := certRequest(in)
+		if err != nil {
+			return err
+		}
+		out["certRequestPem"] = resource.NewProperty(csr)
+	case "tls:index/locallySignedCert:LocallySignedCert":
+		cert, err := locallySigned(in)
+		if err != nil {
+			return err
+		}
+		out["certPem"] = resource.NewProperty(cert.pem)
+		out["validityStartTime"] = resource.NewProperty(cert.start.Format(time.RFC3339))
+		out["validityEndTime"] = resource.NewProperty(cert.end.Format(time.RFC3339))
+		out["readyForRenewal"] = resource.NewProperty(false)
 	}
 	return nil
 }
@@ -102,29 +117,49 @@ func newKeyPEM(algorithm, curve string, rsaBits int) (string, error) {
 
 // selfSigned makes the certificate of a SelfSignedCert from its inputs.
 func selfSigned(in resource.PropertyMap) (string, error) {
-	block, _ := pem.Decode([]byte(stringInput(in, "privateKeyPem")))
-	if block == nil {
-		return "", errors.New("tls: privateKeyPem holds no PEM block (RealKeys needs the PrivateKey answered for real too)")
-	}
-	var key crypto.Signer
-	var err error
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		var k any
-		if k, err = x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-			var ok bool
-			if key, ok = k.(crypto.Signer); !ok {
-				err = fmt.Errorf("tls: unsupported key %T", k)
-			}
-		}
-	}
+	key, err := parseKey(stringInput(in, "privateKeyPem"), "privateKeyPem")
 	if err != nil {
 		return "", err
 	}
+	tmpl := &x509.Certificate{BasicConstraintsValid: true}
+	if v, ok := in["isCaCertificate"]; ok && v.IsBool() {
+		tmpl.IsCA = v.BoolValue()
+	}
+	if v, ok := in["subject"]; ok && v.IsObject() {
+		tmpl.Subject = pkix.Name{CommonName: stringInput(v.ObjectValue(), "commonName")}
+	}
+	if err := sign(tmpl, in, key.Public(), tmpl, key); err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tmpl.Raw})), nil
+}
+
+// parseKey reads a private key in the PEM forms the tls provider writes.
+func parseKey(keyPEM, field string) (crypto.Signer, error) {
+	block, _ := pem.Decode([]byte(keyPEM))
+	if block == nil {
+		return nil, fmt.Errorf("tls: %s holds no PEM block (RealKeys needs the PrivateKey answered for real too)", field)
+	}
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		return x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		return x509.ParsePKCS1PrivateKey(block.Bytes)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("tls: unsupported key %T", k)
+	}
+	return key, nil
+}
+
+// sign completes tmpl from the inputs the tls provider's certificates share (validityPeriodHours
+// from now, allowedUses) and signs it for pub with parent's key; tmpl.Raw is the result.
+func sign(tmpl *x509.Certificate, in resource.PropertyMap, pub crypto.PublicKey, parent *x509.Certificate, key crypto.Signer) error {
 	usages := map[string]x509.KeyUsage{
 		"digital_signature": x509.KeyUsageDigitalSignature, "content_commitment": x509.KeyUsageContentCommitment,
 		"key_encipherment": x509.KeyUsageKeyEncipherment, "data_encipherment": x509.KeyUsageDataEncipherment,
@@ -134,21 +169,11 @@ func selfSigned(in resource.PropertyMap) (string, error) {
 	extUsages := map[string]x509.ExtKeyUsage{"server_auth": x509.ExtKeyUsageServerAuth, "client_auth": x509.ExtKeyUsageClientAuth}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
-		return "", err
+		return err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		NotBefore:             now,
-		NotAfter:              now.Add(time.Duration(numberInput(in, "validityPeriodHours")) * time.Hour),
-		BasicConstraintsValid: true,
-	}
-	if v, ok := in["isCaCertificate"]; ok && v.IsBool() {
-		tmpl.IsCA = v.BoolValue()
-	}
-	if v, ok := in["subject"]; ok && v.IsObject() {
-		tmpl.Subject = pkix.Name{CommonName: stringInput(v.ObjectValue(), "commonName")}
-	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore = time.Now()
+	tmpl.NotAfter = tmpl.NotBefore.Add(time.Duration(numberInput(in, "validityPeriodHours")) * time.Hour)
 	if v, ok := in["allowedUses"]; ok && v.IsArray() {
 		for _, u := range v.ArrayValue() {
 			name := secretString(u)
@@ -157,13 +182,77 @@ func selfSigned(in resource.PropertyMap) (string, error) {
 			} else if eku, ok := extUsages[name]; ok {
 				tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, eku)
 			} else {
-				return "", fmt.Errorf("tls: allowed use %q not modelled", name)
+				return fmt.Errorf("tls: allowed use %q not modelled", name)
 			}
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+	if err != nil {
+		return err
+	}
+	signed, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	*tmpl = *signed
+	return nil
+}
+
+// certRequest makes a CertRequest's request from its key and subject (common name, organization).
+func certRequest(in resource.PropertyMap) (string, error) {
+	key, err := parseKey(stringInput(in, "privateKeyPem"), "privateKeyPem")
 	if err != nil {
 		return "", err
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+	var subject pkix.Name
+	if v, ok := in["subject"]; ok && v.IsObject() {
+		subject.CommonName = stringInput(v.ObjectValue(), "commonName")
+		if o := stringInput(v.ObjectValue(), "organization"); o != "" {
+			subject.Organization = []string{o}
+		}
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})), nil
+}
+
+// signedCert is a LocallySignedCert's certificate and validity.
+type signedCert struct {
+	pem        string
+	start, end time.Time
+}
+
+// locallySigned signs a LocallySignedCert's request with its CA, as the provider does: the
+// request's subject and key, the CA as issuer.
+func locallySigned(in resource.PropertyMap) (signedCert, error) {
+	block, _ := pem.Decode([]byte(stringInput(in, "certRequestPem")))
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return signedCert{}, errors.New("tls: certRequestPem holds no CERTIFICATE REQUEST (RealKeys needs the CertRequest answered for real too)")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return signedCert{}, err
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return signedCert{}, err
+	}
+	caBlock, _ := pem.Decode([]byte(stringInput(in, "caCertPem")))
+	if caBlock == nil {
+		return signedCert{}, errors.New("tls: caCertPem holds no PEM block")
+	}
+	ca, err := x509.ParseCertificate(caBlock.Bytes)
+	if err != nil {
+		return signedCert{}, err
+	}
+	caKey, err := parseKey(stringInput(in, "caPrivateKeyPem"), "caPrivateKeyPem")
+	if err != nil {
+		return signedCert{}, err
+	}
+	tmpl := &x509.Certificate{Subject: csr.Subject, BasicConstraintsValid: true}
+	if err := sign(tmpl, in, csr.PublicKey, ca, caKey); err != nil {
+		return signedCert{}, err
+	}
+	return signedCert{pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tmpl.Raw})), start: tmpl.NotBefore, end: tmpl.NotAfter}, nil
 }

@@ -74,6 +74,10 @@ func (tl Tools) Phases(command string) ([]string, error) {
 //     worker) and need a running cluster. The check is the same command line with --help: cobra
 //     parses every flag before it looks at --help, so an unknown or misspelt flag fails
 //     (exit 1, checked with kubeadm 1.37.2) and nothing runs.
+//   - certs check-expiration only reads (the PKI and kubeconfigs it does not find are reported
+//     missing), and certs renew all loads --config with the same getInternalCfg
+//     (LoadOrDefaultInitConfiguration, cmd/certs.go): check-expiration with the same --config is
+//     its check.
 //
 // Any other subcommand is an error: add its loader here first.
 func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
@@ -83,10 +87,13 @@ func (tl Tools) LoaderCheck(args []string, scratch string) (*exec.Cmd, error) {
 	switch {
 	case strings.HasPrefix(sub, "config images pull"):
 		check = append([]string{"config", "images", "list"}, args[3:]...)
-	case strings.HasPrefix(sub, "config validate"), strings.HasPrefix(sub, "config migrate"), strings.HasPrefix(sub, "config images list"):
+	case strings.HasPrefix(sub, "config validate"), strings.HasPrefix(sub, "config migrate"), strings.HasPrefix(sub, "config images list"),
+		strings.HasPrefix(sub, "certs check-expiration"):
 		check = args
 	case strings.HasPrefix(sub, "upgrade plan"), strings.HasPrefix(sub, "upgrade apply"), strings.HasPrefix(sub, "upgrade node"):
 		check = append(append([]string{}, args...), "--help")
+	case strings.HasPrefix(sub, "certs renew all"):
+		check = append([]string{"certs", "check-expiration"}, args[3:]...)
 	case len(args) > 0 && (args[0] == "init" || args[0] == "join" || args[0] == "reset"):
 		for _, a := range args {
 			if strings.HasPrefix(a, "--skip-phases") || strings.HasPrefix(a, "--dry-run") {

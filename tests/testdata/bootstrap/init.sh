@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Initialises the control plane on sv-controller with kubeadm, using the cluster CA metalk8s generated,
-# and prints the admin kubeconfig on standard output (and nothing else). Rendered by metalk8s; safe
-# to run again: a control plane whose init finished is left as it is, one whose init was cut short
+# Initialises the control plane on sv-controller with kubeadm, using the cluster CA metalk8s generated.
+# It prints nothing on standard output: the kubeconfig metalk8s exports is its own. Rendered by
+# metalk8s; safe to run again: a control plane whose init finished is left as it is, one whose init was cut short
 # is reset and initialised again, and one that serves at another address or port is refused.
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
@@ -117,7 +117,7 @@ H+3L8K4K5ldYUgo6qVCgpMuobBHMfzMw0Yvnrzt9GDqDRODqDGmBLC9siBk2CA==
 CACERT
   update_file /etc/kubernetes/pki/ca.key 0600 <<'CAKEY' || true
 -----BEGIN EC PRIVATE KEY-----
-simulated
+c2ltdWxhdGVk
 -----END EC PRIVATE KEY-----
 CAKEY
   update_file /etc/metalk8s/kubeadm-init.yaml 0600 <<'KUBEADM' || true
@@ -208,5 +208,4 @@ KUBEADM
   : >"$finished"
 fi
 wait_for 300 "the API server on sv-controller" api_ready
-cat "$admin"
 }

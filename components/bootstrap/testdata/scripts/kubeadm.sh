@@ -1,4 +1,5 @@
-# kubeadm config images pull|list, init, join, upgrade plan|apply|node and reset, with kubeadm's preflight checks on the
+# kubeadm config images pull|list, init, join, upgrade plan|apply|node, certs check-expiration, certs
+# renew all and reset, with kubeadm's preflight checks on the
 # files they leave: init writes the control plane's files (the API server then answers kubectl),
 # join writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes
 # them.
@@ -64,6 +65,19 @@ load() {
     ;;
   esac
 }
+# The leaf certificates kubeadm v1.37.2 renews (renewal.NewManager: the PKI's leaf certificates and
+# the kubeconfigs admin.conf, super-admin.conf, controller-manager.conf and scheduler.conf; not
+# kubelet.conf, not the CAs), all expiring at the date in $state/certs-expire (init and renew set it
+# a year ahead, at day granularity). renew all also gives admin.conf a new client certificate: its
+# client-certificate-data is "renewed N", base64.
+certs="admin.conf apiserver apiserver-etcd-client apiserver-kubelet-client controller-manager.conf etcd-healthcheck-client etcd-peer etcd-server front-proxy-client scheduler.conf super-admin.conf"
+year_ahead() {
+  date -u -d '+365 days' +%Y-%m-%dT00:00:00Z >"$state/certs-expire"
+}
+# admin_user N prints admin.conf's user, with client certificate number N.
+admin_user() {
+  printf 'users:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: %s\n' "$(printf 'renewed %s' "$1" | base64 -w0)"
+}
 available() {
   if [ -e "$k8s/$1" ]; then
     echo "[ERROR FileAvailable--etc-kubernetes-$1]: /etc/kubernetes/$1 already exists" >&2
@@ -110,8 +124,10 @@ case "${1:-} ${2:-} ${3:-}" in
   chmod 0600 "$k8s/kubelet.conf"
   printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: https://%s\n' \
     "$(base64 -w0 "$k8s/pki/ca.crt")" "$(sed -n 's/^controlPlaneEndpoint: //p' "$3")" >"$k8s/admin.conf"
+  admin_user 0 >>"$k8s/admin.conf"
   chmod 0600 "$k8s/admin.conf"
   printf 'kubernetesVersion: %s\n' "$(sed -n 's/^kubernetesVersion: //p' "$3")" >"$state/kubeadm-config"
+  year_ahead
   echo "Your Kubernetes control-plane has initialized successfully!"
   ;;
 "join --config "*)
@@ -163,6 +179,9 @@ case "${1:-} ${2:-} ${3:-}" in
   fi
   sed -i "s/^kubernetesVersion: .*/kubernetesVersion: $target/" "$state/kubeadm-config"
   echo "$target" >"$k8s/manifests/kube-apiserver.yaml"
+  # UpgradeConfiguration's apply.certificateRenewal defaults to true (apis/kubeadm/v1beta4/defaults.go
+  # at v1.37.2): the control plane's certificates are renewed with the upgrade.
+  year_ahead
   echo "[upgrade] SUCCESS! A control plane node of your cluster was upgraded to \"$target\"."
   ;;
 "upgrade node ")
@@ -177,6 +196,34 @@ case "${1:-} ${2:-} ${3:-}" in
   mkdir -p "$root/var/lib/kubelet"
   echo "kubelet configuration of $(installed kubeadm)" >"$root/var/lib/kubelet/config.yaml"
   echo "[upgrade] The configuration for this node was successfully upgraded!"
+  ;;
+"certs check-expiration --config")
+  # The script's one form: --config FILE -o jsonpath=... printing "NAME EXPIRATION MISSING" lines.
+  { [ $# -eq 6 ] && [ "$5" = -o ] && [ "$6" = 'jsonpath={range .certificates[*]}{.name} {.expirationDate} {.missing}{"\n"}{end}' ]; } || unsupported
+  load init "$3" "$4"
+  for c in $certs; do
+    if [ -f "$state/certs-expire" ]; then
+      printf '%s %s false\n' "$c" "$(cat "$state/certs-expire")"
+    else
+      printf '%s  true\n' "$c"
+    fi
+  done
+  ;;
+"certs renew all")
+  { [ $# -eq 5 ] && [ "$4" = --config ]; } || unsupported
+  load init "$4" "$5"
+  for f in ca.crt ca.key; do
+    [ -s "$k8s/pki/$f" ] || { echo "failure loading certificate authority: missing $k8s/pki/$f" >&2 && exit 1; }
+  done
+  n=$(($(cat "$state/renewals" 2>/dev/null || echo 0) + 1))
+  echo "$n" >"$state/renewals"
+  if [ -f "$k8s/admin.conf" ]; then
+    sed -i '/^users:/,$d' "$k8s/admin.conf"
+    admin_user "$n" >>"$k8s/admin.conf"
+  fi
+  year_ahead
+  for c in $certs; do echo "certificate $c renewed"; done
+  echo "Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates."
   ;;
 "reset --force ")
   rm -rf "$k8s/manifests" "$k8s/pki" "$k8s"/*.conf

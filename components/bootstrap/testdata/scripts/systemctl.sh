@@ -6,6 +6,7 @@ exists() {
   case $1 in
   containerd) installed containerd.io >/dev/null ;;
   kubelet) installed kubelet >/dev/null ;;
+  *.timer | *.service) [ -f "$root/etc/systemd/system/$1" ] ;;
   *) [ -f "$root/etc/systemd/system/$1.service" ] ;;
   esac || {
     echo "Failed to enable unit: Unit file $1.service does not exist." >&2
