@@ -36,8 +36,10 @@ fi
 export METALK8S_KUBE_TOOLS
 
 echo "== go test ./..."
-# CI=true makes a test that cannot find a tool fail instead of skip.
-go test -count=1 ./...
+# CI=true makes a test that cannot find a tool fail instead of skip. The script harness of
+# components/bootstrap runs every script many times; on a loaded two-core machine it has taken
+# close to ten minutes, go test's default limit per package.
+go test -count=1 -timeout 40m ./...
 
 echo "== fuzzing (bounded by execution count; the first run instruments every dependency)"
 go test ./config -run '^$' -fuzz '^FuzzParse$' -fuzztime 20000x
