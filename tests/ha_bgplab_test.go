@@ -364,3 +364,49 @@ func TestHAAPIAddressBGPLab(t *testing.T) {
 	}
 	f.stop()
 }
+
+// TestHAAPIAddressNeedsRemotePeerReject pins why the design needs the BGPFilter rule: without it
+// a controller whose API server is down, its address gone from its loopback, still sends the
+// router the copies of the address it learns from the other controllers over the mesh (its export
+// filter accepts anything inside the disabled pool, whatever the route's source), so the router
+// keeps sending it clients. If this starts to fail, Calico's export has changed and the rule, and
+// the README's reason for it, must be looked at again.
+func TestHAAPIAddressNeedsRemotePeerReject(t *testing.T) {
+	f := startHA(t, false)
+	if _, err := f.measure(t, f.nodeAddrs(f.in.nodes...), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	down := f.in.nodes[1]
+	if err := f.servers[down].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the health check taking the address away", func(context.Context) error {
+		tr, err := f.announcers[down].Transitions()
+		if err != nil {
+			return err
+		}
+		if len(tr) == 0 || tr[len(tr)-1].Ready {
+			return fmt.Errorf("readiness changes %+v", tr)
+		}
+		return nil
+	})
+	// Longer than the BIRD and BGP part of a withdrawal ever took in TestHAAPIAddressBGPLab.
+	time.Sleep(3 * time.Second)
+	from, err := pathsFrom(t.Context(), f.lab, f.router, f.vip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(from, f.addrs[down]) {
+		t.Errorf("without the rule the router no longer has the API address from %s (%v): the rule may be unneeded", down, from)
+	}
+	routes, err := f.lab.NodeRoutes(t.Context(), down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Prefix == f.vip && !strings.HasPrefix(r.Protocol, "Mesh_") {
+			t.Errorf("%s still has a route of its own to %s: %v", down, f.vip, r)
+		}
+	}
+	f.stop()
+}
