@@ -88,6 +88,9 @@ type Lab struct {
 	// expected are the BGP sessions that must come up, by daemon, for WaitEstablished.
 	nodeProtocols map[string][]string
 	routerPeers   map[netip.Addr][]netip.Addr
+	// closers stop what runs inside the test process (API server stand-ins, announcers), in
+	// the order they were started.
+	closers []func() error
 }
 
 // labSeq tells apart the labs of one process.
@@ -437,10 +440,16 @@ func tail(s string, n int) string {
 	return s
 }
 
-// Close stops every daemon by its PID (SIGTERM, then SIGKILL after 5 s) and waits for it, then
+// Close stops the API server stand-ins and announcers, then every daemon by its PID (SIGTERM, then SIGKILL after 5 s) and waits for it, then
 // deletes every namespace, with it every veth. It returns every failure.
 func (l *Lab) Close() error {
 	var errs []error
+	for _, c := range l.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	l.closers = nil
 	for i := len(l.procs) - 1; i >= 0; i-- {
 		p := l.procs[i]
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {

@@ -58,6 +58,36 @@ func (l *Lab) birdProtocols(ctx context.Context, sock string) (map[string]string
 	return states, nil
 }
 
+// sessionLine is one line of `birdc show protocols` for a BGP protocol: name, state, since, info.
+var sessionLine = regexp.MustCompile(`^(\S+)\s+BGP\s+\S+\s+(\S+)\s+(\S+)\s*(\S*)`)
+
+// Session is a BGP protocol of a node's BIRD as `birdc show protocols` shows it.
+type Session struct {
+	// State is the BGP state (Established, Active, ...).
+	State string
+	// Since is when the protocol last changed state (BIRD's time format, to the second).
+	Since string
+}
+
+// NodeSessions are the BGP protocols of a node's BIRD, by protocol name.
+func (l *Lab) NodeSessions(ctx context.Context, node string) (map[string]Session, error) {
+	sock, ok := l.nodeSock[node]
+	if !ok {
+		return nil, fmt.Errorf("bgplab: no node %q", node)
+	}
+	out, err := l.run(ctx, l.tools.BIRDC, "-s", sock, "show", "protocols")
+	if err != nil {
+		return nil, err
+	}
+	sessions := map[string]Session{}
+	for _, line := range strings.Split(out, "\n") {
+		if m := sessionLine.FindStringSubmatch(line); m != nil {
+			sessions[m[1]] = Session{State: m[4], Since: m[3]}
+		}
+	}
+	return sessions, nil
+}
+
 // routerStates returns a router's session state by neighbour address.
 func (l *Lab) routerStates(ctx context.Context, router netip.Addr) (map[netip.Addr]string, error) {
 	states := map[netip.Addr]string{}

@@ -1,0 +1,412 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
+
+	"github.com/metalk8s/metalk8s/components/calicobgp"
+	"github.com/metalk8s/metalk8s/components/topology"
+	"github.com/metalk8s/metalk8s/internal/bgplab"
+)
+
+// The highly available control plane's API address in the BGP lab. The design: every controller
+// runs a health check that probes its own API server exactly as the kubelet runs the readinessProbe
+// kubeadm writes (bgplab.KubeadmAPIServerReadiness) and holds the API address (a /32) on its
+// loopback while the probe says ready; Calico's BIRD, the only BGP speaker of the node, picks the
+// address up with its `protocol direct` (bird.cfg.template: interface -"cali*", -"kube-ipvs*",
+// "*") and exports it because a disabled IPPool covers it (bird_ipam.cfg.template of 3.31.7:
+// calico_export_to_bgp_peers accepts every route inside a pool without disableBGPExport, a
+// disabled pool included); the routers' BGPFilter rejects the address when it was learnt from a
+// BGP peer (confd template_funcs.go filterStatement: source RemotePeers is
+// `(defined(source))&&(source ~ [ RTS_BGP ])`), so a controller whose API server is down does not
+// pass on the copies it learns from the others over the node-to-node mesh.
+const (
+	haAPIAddress = "203.0.113.10/32"
+	haLBRange    = "203.0.113.16/28"
+	haPodCIDR    = "192.168.0.0/16"
+	haRouter     = "169.254.255.1"
+	haRouterASN  = 65530
+	haNodeASN    = 65000
+)
+
+// haCalico is the Calico state of three controllers peering with one router through their
+// gateways (multihop, reachableBy), with the API address's pool and filter rule of the design,
+// built with the calicobgp constructors the program uses. withRemoteReject false leaves the
+// filter as the program has it today (pod network only).
+func haCalico(withRemoteReject bool) (bgplab.Calico, map[string]netip.Addr) {
+	var c bgplab.Calico
+	c.Config = calicobgp.BGPConfiguration(haNodeASN, []string{haLBRange})
+	filter := calicobgp.TorFilter(haPodCIDR)
+	if withRemoteReject {
+		filter.Spec.ExportV4 = append([]apiv3.BGPFilterRuleV4{{
+			CIDR: haAPIAddress, MatchOperator: apiv3.Equal, Source: apiv3.BGPFilterSourceRemotePeers, Action: apiv3.Reject,
+		}}, filter.Spec.ExportV4...)
+	}
+	c.Filters = []apiv3.BGPFilter{filter}
+	pod := apiv3.IPPool{Spec: apiv3.IPPoolSpec{CIDR: haPodCIDR, IPIPMode: apiv3.IPIPModeAlways, VXLANMode: apiv3.VXLANModeNever,
+		NATOutgoing: true, BlockSize: 26}}
+	pod.Name = "default-ipv4-ippool"
+	c.Pools = []apiv3.IPPool{pod, calicobgp.LoadBalancerIPPool("metalk8s-api-address", haAPIAddress)}
+	gateways := map[string]netip.Addr{}
+	for i := range 3 {
+		name := fmt.Sprintf("controller-%d", i+1)
+		ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(2*i + 1)})
+		gw := netip.AddrFrom4([4]byte{198, 51, 100, byte(2 * i)})
+		n := topology.Node{Name: name, Role: string(topology.RoleController), PrivateIPv4: ip.String(), PrivateGateway: gw.String(),
+			BGPPeers: []topology.BGPPeer{{PeerIPs: []string{haRouter}, PeerASN: haRouterASN, CustomerIP: ip.String(),
+				CustomerASN: haNodeASN, Multihop: true}}}
+		c.Peers = append(c.Peers, calicobgp.TorPeers(n, calicobgp.Passwords{})...)
+		c.Nodes = append(c.Nodes, bgplab.Node{Name: name, Address: netip.PrefixFrom(ip, 31),
+			Labels: map[string]string{"kubernetes.io/hostname": name}})
+		gateways[name] = gw
+	}
+	return c, gateways
+}
+
+// pathsFrom are the nodes a router has a path to prefix from.
+func pathsFrom(ctx context.Context, lab *bgplab.Lab, router netip.Addr, prefix netip.Prefix) ([]netip.Addr, error) {
+	routes, err := lab.RouterRoutes(ctx, router)
+	if err != nil {
+		return nil, err
+	}
+	var from []netip.Addr
+	for _, r := range routes {
+		if r.Prefix == prefix {
+			from = append(from, r.From)
+		}
+	}
+	slices.SortFunc(from, netip.Addr.Compare)
+	return from, nil
+}
+
+// haFixture is a running lab of haCalico with an API server stand-in and an announcer on every
+// controller.
+type haFixture struct {
+	lab        *bgplab.Lab
+	in         labInput
+	router     netip.Addr
+	vip, lb    netip.Prefix
+	addrs      map[string]netip.Addr
+	servers    map[string]*bgplab.APIServer
+	announcers map[string]*bgplab.Announcer
+	probe      bgplab.Probe
+	stop       func()
+}
+
+func startHA(t *testing.T, withRemoteReject bool) *haFixture {
+	t.Helper()
+	tools := labTools(t)
+	calico, gateways := haCalico(withRemoteReject)
+	f := &haFixture{router: netip.MustParseAddr(haRouter), vip: netip.MustParsePrefix(haAPIAddress), lb: netip.MustParsePrefix(haLBRange),
+		addrs: map[string]netip.Addr{}, servers: map[string]*bgplab.APIServer{}, announcers: map[string]*bgplab.Announcer{},
+		probe: bgplab.KubeadmAPIServerReadiness}
+	f.in.topo = bgplab.Topology{Calico: calico, Gateways: gateways, DefaultRoute: true,
+		Routers: []bgplab.Router{{Address: f.router, ASN: haRouterASN, Daemon: bgplab.GoBGP}}}
+	f.in.podCIDR = netip.MustParsePrefix(haPodCIDR)
+	for _, n := range calico.Nodes {
+		f.in.nodes = append(f.in.nodes, n.Name)
+		f.addrs[n.Name] = n.Address.Addr()
+	}
+	f.lab, f.stop = runLab(t, tools, f.in.topo)
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	if err := f.lab.WaitEstablished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range f.in.nodes {
+		f.startServer(t, n)
+		a, err := f.lab.StartAnnouncer(n, f.addrs[n], f.probe, f.vip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.announcers[n] = a
+	}
+	return f
+}
+
+func (f *haFixture) startServer(t *testing.T, node string) {
+	t.Helper()
+	s, err := f.lab.StartAPIServer(node, netip.AddrPortFrom(f.addrs[node], f.probe.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.servers[node] = s
+}
+
+// nodeAddrs are the addresses of the named nodes, sorted.
+func (f *haFixture) nodeAddrs(nodes ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, n := range nodes {
+		out = append(out, f.addrs[n])
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
+// ordinary checks what must keep flowing whatever the API servers do: the LoadBalancer range from
+// every controller at the router, and every pod block over the mesh into every kernel.
+func (f *haFixture) ordinary(ctx context.Context) error {
+	from, err := pathsFrom(ctx, f.lab, f.router, f.lb)
+	if err != nil {
+		return err
+	}
+	if want := f.nodeAddrs(f.in.nodes...); !slices.Equal(from, want) {
+		return fmt.Errorf("router has the LoadBalancer range %s from %v, want %v", f.lb, from, want)
+	}
+	blocks := map[string][]netip.Prefix{}
+	for _, n := range f.in.nodes {
+		b, err := f.in.topo.Calico.Blocks(n)
+		if err != nil {
+			return err
+		}
+		for _, p := range b {
+			if inside(p, f.in.podCIDR) {
+				blocks[n] = append(blocks[n], p)
+			}
+		}
+	}
+	missing, err := meshMissing(ctx, f.lab, f.in, blocks)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("mesh: %s", strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// sessions are every node's BGP protocols with their state and the time of their last change.
+func (f *haFixture) sessions(t *testing.T) map[string]bgplab.Session {
+	t.Helper()
+	all := map[string]bgplab.Session{}
+	for _, n := range f.in.nodes {
+		s, err := f.lab.NodeSessions(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, st := range s {
+			all[n+" "+p] = st
+		}
+	}
+	return all
+}
+
+// measure polls the router until the paths to the API address come from exactly want, checking
+// on every poll that the ordinary routes are still there, and returns when that happened. It
+// gives up after limit.
+func (f *haFixture) measure(t *testing.T, want []netip.Addr, limit time.Duration) (time.Time, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	var last []netip.Addr
+	for {
+		from, err := pathsFrom(ctx, f.lab, f.router, f.vip)
+		if err == nil && slices.Equal(from, want) {
+			return time.Now(), nil
+		}
+		if err == nil {
+			last = from
+			err = f.ordinary(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("while waiting for the API address paths: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("after %v the router has the API address from %v, want %v", limit, last, want)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lastTransition is a node's last readiness change.
+func (f *haFixture) lastTransition(t *testing.T, node string, ready bool) bgplab.Transition {
+	t.Helper()
+	tr, err := f.announcers[node].Transitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr) == 0 || tr[len(tr)-1].Ready != ready {
+		t.Fatalf("%s: readiness changes %+v, want the last one to be ready=%v", node, tr, ready)
+	}
+	return tr[len(tr)-1]
+}
+
+// TestHAAPIAddressBGPLab: the router receives the API address from each controller whose API
+// server answers the readiness probe (three paths, each with the controller itself as next hop
+// and AS path [node ASN]); when one API server stops (connection refused) its path is withdrawn
+// within FailureThreshold × Period plus a margin for the address change, BIRD and the BGP update;
+// when one hangs (accepts, never answers), within FailureThreshold × Timeout + Period plus the
+// margin (each probe waits its whole timeout; the kubelet's ticker has kept one tick, so the next
+// probe follows at once); the other paths stay; the controller without a healthy API server still
+// reaches the address over the mesh; the LoadBalancer range and the pod blocks keep flowing on the
+// same sessions, none of which changes state; a restarted API server is announced again within
+// SuccessThreshold × Period plus the margin.
+//
+// Facts relied on: the probe figures are kubeadm v1.37.2's (see bgplab.KubeadmAPIServerReadiness);
+// the probe loop is the kubelet's (see bgplab.Announcer); BIRD 1.6.8's direct protocol takes a /32
+// added to lo and drops it on removal at once (tried here); a reconfiguration is never needed:
+// the BIRD configuration does not change when the address comes and goes.
+func TestHAAPIAddressBGPLab(t *testing.T) {
+	f := startHA(t, true)
+	const margin = 2 * time.Second
+	all := f.nodeAddrs(f.in.nodes...)
+
+	if _, err := f.measure(t, all, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	routes, err := f.lab.RouterRoutes(t.Context(), f.router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Prefix == f.vip && (r.NextHop != r.From || !slices.Equal(r.ASPath, []uint32{haNodeASN})) {
+			t.Errorf("API address path %v: want next hop the controller itself and AS path [%d]", r, haNodeASN)
+		}
+	}
+	if err := f.ordinary(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := f.sessions(t)
+	t.Logf("the router has %s from %v; sessions %v", f.vip, all, before)
+
+	// An API server stops: connections are refused.
+	down := f.in.nodes[1]
+	stopped := time.Now()
+	if err := f.servers[down].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	bound := time.Duration(f.probe.FailureThreshold)*f.probe.Period + margin
+	gone, err := f.measure(t, f.nodeAddrs(f.in.nodes[0], f.in.nodes[2]), bound+20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := f.lastTransition(t, down, false)
+	t.Logf("refused: withdrawn after %v (bound %v): probes %v, address removed %v, BIRD+BGP+poll %v",
+		gone.Sub(stopped).Round(time.Millisecond), bound, tr.Decided.Sub(stopped).Round(time.Millisecond),
+		tr.Applied.Sub(tr.Decided).Round(time.Millisecond), gone.Sub(tr.Applied).Round(time.Millisecond))
+	if d := gone.Sub(stopped); d > bound {
+		t.Errorf("the path from %s was withdrawn %v after its API server stopped, over the bound %v", down, d, bound)
+	}
+
+	// The controller without a healthy API server still learns the address from the others over
+	// the mesh and routes it there; it only does not announce it.
+	nodeRoutes, err := f.lab.NodeRoutes(t.Context(), down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(nodeRoutes, func(r bgplab.Route) bool { return r.Prefix == f.vip && strings.HasPrefix(r.Protocol, "Mesh_") }) {
+		t.Errorf("%s has no mesh route to %s: %v", down, f.vip, nodeRoutes)
+	}
+	kernel, err := f.lab.KernelRoutes(t.Context(), down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(kernel, func(k bgplab.KernelRoute) bool { return k.Dst == f.vip.Addr().String() }) {
+		t.Errorf("%s's kernel has no route to %s: %v", down, f.vip, kernel)
+	}
+
+	// It comes back.
+	restarted := time.Now()
+	f.startServer(t, down)
+	upBound := time.Duration(f.probe.SuccessThreshold)*f.probe.Period + margin
+	back, err := f.measure(t, all, upBound+20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted: announced again after %v (bound %v)", back.Sub(restarted).Round(time.Millisecond), upBound)
+	if d := back.Sub(restarted); d > upBound {
+		t.Errorf("the path from %s came back %v after its API server restarted, over the bound %v", down, d, upBound)
+	}
+
+	// An API server hangs: every probe waits for its whole timeout.
+	hung := f.in.nodes[2]
+	hungAt := time.Now()
+	f.servers[hung].Hang()
+	hangBound := time.Duration(f.probe.FailureThreshold)*f.probe.Timeout + f.probe.Period + margin
+	gone, err = f.measure(t, f.nodeAddrs(f.in.nodes[0], f.in.nodes[1]), hangBound+20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = f.lastTransition(t, hung, false)
+	t.Logf("hung: withdrawn after %v (bound %v): probes %v, address removed %v, BIRD+BGP+poll %v",
+		gone.Sub(hungAt).Round(time.Millisecond), hangBound, tr.Decided.Sub(hungAt).Round(time.Millisecond),
+		tr.Applied.Sub(tr.Decided).Round(time.Millisecond), gone.Sub(tr.Applied).Round(time.Millisecond))
+	if d := gone.Sub(hungAt); d > hangBound {
+		t.Errorf("the path from %s was withdrawn %v after its API server hung, over the bound %v", hung, d, hangBound)
+	}
+	if d := gone.Sub(hungAt); d < time.Duration(f.probe.FailureThreshold)*f.probe.Timeout {
+		t.Errorf("the path from %s was withdrawn %v after its API server hung, before three probe timeouts: the probe model is wrong", hung, d)
+	}
+
+	if err := f.ordinary(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := f.sessions(t)
+	for k, s := range before {
+		if s.State != "Established" {
+			t.Errorf("session %s is %s", k, s.State)
+		}
+		if after[k] != s {
+			t.Errorf("session %s changed: %+v, then %+v", k, s, after[k])
+		}
+	}
+	if len(before) != 2*len(f.in.nodes)+len(f.in.nodes) {
+		// Each controller: two mesh sessions and one with the router.
+		t.Errorf("sessions %v, want %d", before, 3*len(f.in.nodes))
+	}
+	f.stop()
+}
+
+// TestHAAPIAddressNeedsRemotePeerReject pins why the design needs the BGPFilter rule: without it
+// a controller whose API server is down, its address gone from its loopback, still sends the
+// router the copies of the address it learns from the other controllers over the mesh (its export
+// filter accepts anything inside the disabled pool, whatever the route's source), so the router
+// keeps sending it clients. If this starts to fail, Calico's export has changed and the rule, and
+// the README's reason for it, must be looked at again.
+func TestHAAPIAddressNeedsRemotePeerReject(t *testing.T) {
+	f := startHA(t, false)
+	if _, err := f.measure(t, f.nodeAddrs(f.in.nodes...), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	down := f.in.nodes[1]
+	if err := f.servers[down].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the health check taking the address away", func(context.Context) error {
+		tr, err := f.announcers[down].Transitions()
+		if err != nil {
+			return err
+		}
+		if len(tr) == 0 || tr[len(tr)-1].Ready {
+			return fmt.Errorf("readiness changes %+v", tr)
+		}
+		return nil
+	})
+	// Longer than the BIRD and BGP part of a withdrawal ever took in TestHAAPIAddressBGPLab.
+	time.Sleep(3 * time.Second)
+	from, err := pathsFrom(t.Context(), f.lab, f.router, f.vip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(from, f.addrs[down]) {
+		t.Errorf("without the rule the router no longer has the API address from %s (%v): the rule may be unneeded", down, from)
+	}
+	routes, err := f.lab.NodeRoutes(t.Context(), down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Prefix == f.vip && !strings.HasPrefix(r.Protocol, "Mesh_") {
+			t.Errorf("%s still has a route of its own to %s: %v", down, f.vip, r)
+		}
+	}
+	f.stop()
+}
