@@ -160,6 +160,7 @@ func TestControlPlane(t *testing.T) {
 	t.Run("discovery", func(t *testing.T) { c.discovery(t) })
 	t.Run("token script", func(t *testing.T) { c.tokenScript(t, tokenID, tokenSecretValue) })
 	t.Run("registration and removal", func(t *testing.T) { c.registration(t) })
+	t.Run("kubeadm upgrade", func(t *testing.T) { c.upgrade(t, files.Config) })
 }
 
 // exportedKubeconfig uses the stack's kubeconfig output, whose client certificate Pulumi signed

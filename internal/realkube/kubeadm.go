@@ -73,7 +73,9 @@ func (tl Tools) Phases(command string) ([]string, error) {
 //     read the cluster's own configuration (the kubeadm-config ConfigMap, or kubelet.conf on a
 //     worker) and need a running cluster. The check is the same command line with --help: cobra
 //     parses every flag before it looks at --help, so an unknown or misspelt flag fails
-//     (exit 1, checked with kubeadm 1.37.2) and nothing runs.
+//     (exit 1, checked with kubeadm 1.37.2) and nothing runs. The controller's plan and apply
+//     also run for real, on a running control plane (Controller.Kubeadm and
+//     tests/upgrade_realkube_test.go); a worker's upgrade node only here.
 //   - certs check-expiration only reads (the PKI and kubeconfigs it does not find are reported
 //     missing), and certs renew all loads --config with the same getInternalCfg
 //     (LoadOrDefaultInitConfiguration, cmd/certs.go): check-expiration with the same --config is

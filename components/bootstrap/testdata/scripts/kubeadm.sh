@@ -149,12 +149,17 @@ case "${1:-} ${2:-} ${3:-}" in
   echo "[upgrade/versions] Target version: ${3:-$(cluster_version)}"
   ;;
 "upgrade apply "*)
-  # kubeadm upgrade apply VERSION --yes, as cmd/upgrade/apply.go, common.go and
-  # phases/upgrade/policy.go at v1.37.2 have it: the version argument is mandatory; without --yes
-  # (or -y, -f, --dry-run) it asks on standard input and fails on its end; it refuses a version
-  # more than one minor above the cluster's, and one above its own version (both skippable only
-  # with --force or --ignore-preflight-errors, which metalk8s does not pass). It upgrades the
-  # static pods and writes the new kubernetesVersion into the kubeadm-config ConfigMap.
+  # kubeadm upgrade apply VERSION --yes, as cmd/upgrade/apply.go and common.go at v1.37.2 have it:
+  # the version argument is mandatory; without --yes (or -y, -f, --dry-run) it asks on standard
+  # input and fails on its end. It upgrades the static pods and writes the new kubernetesVersion
+  # into the kubeadm-config ConfigMap. The versions it refuses, and its messages, are those of the
+  # real kubeadm v1.37.2 run on a v1.37.2 control plane (tests/upgrade_realkube_test.go runs both
+  # and compares): first a version below the oldest control plane it deploys, one minor below its
+  # own (NormalizeKubernetesVersion in util/config/common.go); then, in the order of
+  # EnforceVersionPolicies (phases/upgrade/policy.go), the fatal errors (more than one minor above
+  # or below the cluster's, a minor above kubeadm's own) and, when there is none, the errors only
+  # --force skips (a patch above kubeadm's own, a minor below it), which metalk8s does not pass.
+  # The cluster's version is the API server's; here kubeadm-config's, which apply keeps equal.
   target=${3:-}
   { [ $# -eq 4 ] && [ "$4" = --yes ]; } || {
     if [ $# -eq 3 ] && [[ $target == v* ]]; then
@@ -168,13 +173,41 @@ case "${1:-} ${2:-} ${3:-}" in
   cluster_up
   current=$(cluster_version)
   [[ $current =~ ^v1\.([0-9]+)\. ]] || unsupported
-  if [ "$target_minor" -gt $((BASH_REMATCH[1] + 1)) ]; then
-    echo "Specified version to upgrade to \"$target\" is too high; kubeadm can upgrade only 1 minor version at a time" >&2
+  current_minor=${BASH_REMATCH[1]}
+  own=v$(installed kubeadm | sed 's/-.*//')
+  [[ $own =~ ^v1\.([0-9]+)\. ]] || unsupported
+  own_minor=${BASH_REMATCH[1]}
+  if [ "$target_minor" -lt $((own_minor - 1)) ]; then
+    echo "error: error execution phase preflight: this version of kubeadm only supports deploying clusters with the control plane version >= 1.$((own_minor - 1)).0. Current version: $target" >&2
     exit 1
   fi
-  own=v$(installed kubeadm | sed 's/-.*//')
+  fatal=() skippable=()
+  if [ "$target_minor" -gt $((current_minor + 1)) ]; then
+    fatal+=("Specified version to upgrade to \"$target\" is too high; kubeadm can upgrade only 1 minor version at a time")
+  fi
+  if [ "$target_minor" -lt $((current_minor - 1)) ]; then
+    fatal+=("Specified version to downgrade to \"$target\" is too low; kubeadm can downgrade only 1 minor version at a time")
+  fi
   if older "${own#v}" "${target#v}"; then
-    echo "Specified version to upgrade to \"$target\" is higher than the kubeadm version \"$own\". Upgrade kubeadm first using the tool you used to install kubeadm" >&2
+    if [ "$target_minor" -gt "$own_minor" ]; then
+      fatal+=("Specified version to upgrade to \"$target\" is at least one minor release higher than the kubeadm minor release ($target_minor > $own_minor). Such an upgrade is not supported")
+    else
+      skippable+=("Specified version to upgrade to \"$target\" is higher than the kubeadm version \"$own\". Upgrade kubeadm first using the tool you used to install kubeadm")
+    fi
+  fi
+  if [ "$own_minor" -gt "$target_minor" ]; then
+    skippable+=("Kubeadm version $own can only be used to upgrade to Kubernetes version 1.$own_minor")
+  fi
+  if [ ${#fatal[@]} -gt 0 ]; then
+    printf 'error: error execution phase preflight: the version argument is invalid due to these fatal errors:\n\n' >&2
+    printf '\t- %s\n' "${fatal[@]}" >&2
+    printf '\nPlease fix the misalignments highlighted above and try upgrading again\n' >&2
+    exit 1
+  fi
+  if [ ${#skippable[@]} -gt 0 ]; then
+    printf 'error: error execution phase preflight: the version argument is invalid due to these errors:\n\n' >&2
+    printf '\t- %s\n' "${skippable[@]}" >&2
+    printf '\nCan be bypassed if you pass the --force flag\n' >&2
     exit 1
   fi
   sed -i "s/^kubernetesVersion: .*/kubernetesVersion: $target/" "$state/kubeadm-config"
