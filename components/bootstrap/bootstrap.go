@@ -549,4 +549,3 @@ func AdminKubeconfig(server, caCert, clientCert, clientKey string) (string, erro
 	out, err := yaml.Marshal(cfg)
 	return string(out), err
 }
-
