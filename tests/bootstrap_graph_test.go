@@ -117,6 +117,8 @@ func TestScalingTouchesOnlyThatWorker(t *testing.T) {
 		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
 		"equinix:metal/device:Device metalk8s-sv-worker-2",
 		"kubernetes:yaml/v2:ConfigGroup metalk8s-sv-worker-2-bgp-peers",
+		"random:index/randomPassword:RandomPassword metalk8s-sv-worker-2-token-id",
+		"random:index/randomPassword:RandomPassword metalk8s-sv-worker-2-token-secret",
 	}
 	for _, tc := range []struct {
 		name        string
@@ -173,20 +175,30 @@ func plainMap(r *mockcloud.Resource) map[string]any {
 	return m
 }
 
-// TestBootstrapSecrets checks that the join token, the CA key, the SSH key and the kubeconfig
-// appear in the state only as secrets.
+// TestBootstrapSecrets checks that the workers' join tokens, the CA key, the SSH key and the
+// kubeconfig appear in the state only as secrets, and that each worker's join token is its own:
+// in its token and join steps, in no other worker's.
 func TestBootstrapSecrets(t *testing.T) {
 	r := run(t, devCluster(t), runOptions{})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	id := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-id").Outputs["result"]).(secretValue).v.(string)
-	sec := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-secret").Outputs["result"]).(secretValue).v.(string)
+	part := func(name string) string {
+		return plain(r.byName(t, "random:index/randomPassword:RandomPassword", name).Outputs["result"]).(secretValue).v.(string)
+	}
 	markers := map[string]string{
-		"join token secret": sec,
-		"CA key":            mockcloud.FakePrivateKeyPEM,
-		"SSH private key":   mockcloud.FakePrivateKey,
-		"kubeconfig key":    "client-key-data",
+		"CA key":          mockcloud.FakePrivateKeyPEM,
+		"SSH private key": mockcloud.FakePrivateKey,
+		"kubeconfig key":  "client-key-data",
+	}
+	tokens := map[string]string{}
+	for _, w := range []string{"sv-worker-0", "sv-worker-1"} {
+		id, sec := part("metalk8s-"+w+"-token-id"), part("metalk8s-"+w+"-token-secret")
+		markers[w+"'s join token secret"] = sec
+		tokens[w] = id + "." + sec
+	}
+	if tokens["sv-worker-0"] == tokens["sv-worker-1"] {
+		t.Errorf("two workers share the join token")
 	}
 	for _, res := range r.cloud.Resources() {
 		for k := range res.Inputs {
@@ -194,9 +206,23 @@ func TestBootstrapSecrets(t *testing.T) {
 		}
 	}
 	for _, cmd := range r.ofType(commandToken) {
-		for _, line := range []string{"create", "delete"} {
-			if s, _ := input(cmd, line).(string); strings.Contains(s, sec) || strings.Contains(s, id+".") {
-				t.Errorf("%s: the join token is on the %s command line", cmd.Name, line)
+		stdin := ""
+		if sv, ok := input(cmd, "stdin").(secretValue); ok {
+			stdin, _ = sv.v.(string)
+		}
+		for w, token := range tokens {
+			id, sec, _ := strings.Cut(token, ".")
+			for _, line := range []string{"create", "delete"} {
+				if s, _ := input(cmd, line).(string); strings.Contains(s, sec) || strings.Contains(s, id) {
+					t.Errorf("%s: %s's join token is on the %s command line", cmd.Name, w, line)
+				}
+			}
+			own := cmd.Name == "metalk8s-"+w+"-token" || cmd.Name == "metalk8s-"+w+"-join"
+			if strings.Contains(stdin, sec) != own {
+				t.Errorf("%s: holds %s's join token secret: %v, want %v", cmd.Name, w, !own, own)
+			}
+			if own && !strings.Contains(stdin, id) {
+				t.Errorf("%s: does not name %s's join token %s", cmd.Name, w, id)
 			}
 		}
 		conn, ok := input(cmd, "connection").(secretValue)

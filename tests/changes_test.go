@@ -90,8 +90,8 @@ func prefixed(prefix string, lines ...string) []string {
 }
 
 // nodeResources are the resources a node brings, by short type and name: its device, its BGP
-// session and top-of-rack peers, and its bootstrap steps (prepare and init on the controller;
-// prepare, token, join and registered for a worker).
+// session and top-of-rack peers, and its bootstrap steps (prepare, init and the token retirement
+// on the controller; prepare, token, join and registered for a worker, with its own join token).
 func nodeResources(host string, controller bool) []string {
 	out := []string{
 		"Device metalk8s-" + host,
@@ -100,12 +100,13 @@ func nodeResources(host string, controller bool) []string {
 		"Command metalk8s-" + host + "-prepare",
 	}
 	if controller {
-		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade")
+		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade",
+			"Command metalk8s-"+host+"-retire-tokens")
 	}
 	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+host+"-"+step)
 	}
-	return out
+	return append(out, joinToken(host)...)
 }
 
 // clusterNodes are the resources of every node of a cluster in a metro with n workers.
@@ -196,7 +197,8 @@ func changeCases() []changeCase {
 			want: []string{"~ Command metalk8s-sv-controller-prepare: stdin"}},
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
 			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
-				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection"),
+				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection",
+				"metalk8s-sv-controller-retire-tokens: connection"),
 			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
 				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
@@ -240,12 +242,19 @@ func changeCases() []changeCase {
 	}
 }
 
+// joinToken is a worker's own join token, its two halves by short type and name.
+func joinToken(host string) []string {
+	return []string{"RandomPassword metalk8s-" + host + "-token-id", "RandomPassword metalk8s-" + host + "-token-secret"}
+}
+
 // replacedWorker is what follows a worker's device when it is replaced, besides the device: its
-// BGP session and every step tied to the machine.
+// BGP session, every step tied to the machine and its join token (random's keepers hold the
+// machine: the new machine gets a new token).
 func replacedWorker(host string) []string {
-	return append([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
+	return concat([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
 		prefixed("~ Command metalk8s-"+host+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers",
-			"drain: triggers", "upgrade: triggers", "uncordon: triggers")...)
+			"drain: triggers", "upgrade: triggers", "uncordon: triggers"),
+		prefixed("~ RandomPassword metalk8s-"+host+"-", "token-id: keepers", "token-secret: keepers"))
 }
 
 // replacedController is the same for the controller's device.
@@ -253,6 +262,7 @@ var replacedController = []string{
 	"~ BgpSession metalk8s-sv-controller-bgp: deviceId",
 	"~ Command metalk8s-sv-controller-init: triggers", "~ Command metalk8s-sv-controller-prepare: triggers",
 	"~ Command metalk8s-sv-controller-guard: triggers", "~ Command metalk8s-sv-controller-upgrade: triggers",
+	"~ Command metalk8s-sv-controller-retire-tokens: triggers",
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether
