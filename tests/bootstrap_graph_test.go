@@ -261,13 +261,26 @@ func leakScan(t *testing.T, where string, v any, markers map[string]string) {
 // deletes the worker's steps first, in reverse order (registered drains and deletes the node,
 // then join resets it), and the new machine joins under the same name, which kubeadm refuses
 // while a Ready node of that name exists.
+//
+// A worker's join token is random's, kept by the device ID alone (keepers): a new machine gets a
+// new token. The token reaches the token, join and registration steps through their standard
+// input only, never their triggers. What pulumi-command does when only the standard input changes
+// (checked in its source, v1.2.1, the plugin this program pins): `triggers` is the only input
+// tagged replaceOnChanges (provider/pkg/provider/common/inputs.go); Command implements
+// CustomUpdate, so pulumi-go-provider's diff (infer/resource.go, v1.3.0, the version
+// pulumi-command v1.2.1 builds with) forces a replacement for replaceOnChanges inputs only and
+// reports any other change as an update; Update runs the `update` command, or else `create`
+// again (provider/pkg/provider/remote/commandController.go), and never `delete`. So giving a
+// joined worker a new token (as the change from one shared token did) runs its join script again,
+// which leaves a joined node alone (the script tests' join-already-joined), and never its delete
+// action, kubeadm reset.
 func TestStepsFollowTheirMachine(t *testing.T) {
 	r := run(t, devCluster(t), runOptions{})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	steps := map[string][]string{
-		"sv-controller": {"prepare", "init"},
+		"sv-controller": {"prepare", "init", "retire-tokens"},
 		"sv-worker-0":   {"prepare", "token", "join", "registered"},
 		"sv-worker-1":   {"prepare", "token", "join", "registered"},
 	}
@@ -286,6 +299,15 @@ func TestStepsFollowTheirMachine(t *testing.T) {
 			}
 		}
 		if host != "sv-controller" {
+			for _, half := range []string{"id", "secret"} {
+				p := r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-"+host+"-token-"+half)
+				if got, want := input(p, "keepers"), map[string]any{"machine": dev.ID}; !reflect.DeepEqual(got, want) {
+					t.Errorf("%s token %s: keepers %v, want %v", host, half, got, want)
+				}
+				if got := p.PropertyDeps["keepers"]; len(got) != 1 || got[0] != dev.URN {
+					t.Errorf("%s token %s: keepers come from %v, want %s only", host, half, got, dev.URN)
+				}
+			}
 			reg := r.byName(t, commandToken, "metalk8s-"+host+"-registered")
 			join := r.byName(t, commandToken, "metalk8s-"+host+"-join")
 			if !slices.Contains(reg.DependsOn, join.URN) {

@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -321,6 +323,54 @@ func TestChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerAddedLater adds a worker to a running cluster, long after the others joined: only
+// that worker's resources appear, its own join token and its steps, and no resource of the cluster
+// changes, so no step of the existing workers runs again or is replaced (pulumi-command replaces a
+// step only for a change of its triggers, see TestStepsFollowTheirMachine). Nothing the program
+// registers depends on the time: the new token's expiry is computed by its token step on the
+// controller when the step runs, so a worker added months later gets a fresh token at its join.
+// What that step does on a cluster whose earlier tokens are all gone is TestControlPlane's.
+func TestWorkerAddedLater(t *testing.T) {
+	runWith := func(workers int) *result {
+		c := devCluster(t)
+		set(t, c, "workers.count", workers)
+		r := run(t, c, runOptions{})
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r
+	}
+	before, after := runWith(2), runWith(3)
+	if got, want := effect(before, after), prefixed("+ ", nodeResources("sv-worker-2", false)...); !reflect.DeepEqual(got, want) {
+		t.Errorf("effect:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	secret := func(name string) string {
+		if sv, ok := plain(after.byName(t, "random:index/randomPassword:RandomPassword", name).Outputs["result"]).(secretValue); ok {
+			return sv.v.(string)
+		}
+		t.Fatalf("%s: not a secret", name)
+		return ""
+	}
+	id, sec := secret("metalk8s-sv-worker-2-token-id"), secret("metalk8s-sv-worker-2-token-secret")
+	token := stdin(t, after, "metalk8s-sv-worker-2-token")
+	for _, want := range []string{"name: bootstrap-token-" + id + "\n", "token-secret: " + sec + "\n", "expiration=$(date -u -d '+60 minutes' "} {
+		if !strings.Contains(token, want) {
+			t.Errorf("the new worker's token step does not make its own token when it runs (%q missing)", want)
+		}
+	}
+	if regexp.MustCompile(`expiration: 20\d\d-`).MatchString(token) {
+		t.Error("the new worker's token step carries a fixed expiry")
+	}
+	if join := stdin(t, after, "metalk8s-sv-worker-2-join"); !strings.Contains(join, "token: "+id+"."+sec+"\n") {
+		t.Error("the new worker joins with another token than its own")
+	}
+	for _, cmd := range before.ofType(commandToken) {
+		if s, ok := input(cmd, "stdin").(secretValue); ok && strings.Contains(fmt.Sprint(s.v), sec) {
+			t.Errorf("%s, a step of the cluster before, holds the new worker's token", cmd.Name)
+		}
 	}
 }
 
