@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,28 @@ func TestChildReadsStdin(t *testing.T) {
 			mustSucceed(t, r)
 			c.check(t, n, r)
 		})
+	}
+}
+
+// TestTokenTTLValidated: a join token's TTL must lie ahead (kubeadm's TTL of 0 is a token that
+// never expires); the default is DefaultTokenTTLMinutes, and a negative one is refused, naming it.
+func TestTokenTTLValidated(t *testing.T) {
+	for ttl, ok := range map[int]bool{0: true, 1: true, 60: true, -1: false, -60: false} {
+		a := shapeArgs()
+		a.TokenTTLMinutes = ttl
+		a = a.withDefaults()
+		err := a.validate()
+		if got := err == nil; got != ok {
+			t.Errorf("TokenTTLMinutes %d: accepted %v, want %v (%v)", ttl, got, ok, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "TokenTTLMinutes "+strconv.Itoa(ttl)) {
+			t.Errorf("TokenTTLMinutes %d: the error does not name it: %v", ttl, err)
+		}
+		if ttl == 0 && a.TokenTTLMinutes != DefaultTokenTTLMinutes {
+			t.Errorf("the default TTL is %d, want %d", a.TokenTTLMinutes, DefaultTokenTTLMinutes)
+		}
+	}
+	if _, err := RenderToken(TokenData{Worker: "w", TokenID: "abcdef", TokenSecret: "0123456789abcdef"}); err == nil {
+		t.Error("a token script with a TTL of 0 rendered")
 	}
 }

@@ -101,7 +101,7 @@ nodeRegistration:
   taints: null
 KUBEADM
 # Discovery retries on its own until the API server answers, bounded by the config's timeouts.
-kubeadm join --config "$join_file" >&2
+kubeadm join --config "$root/etc/metalk8s/kubeadm-join.yaml" >&2
 mkdir -p "$(dirname "$finished")"
 : >"$finished"
 log "sv-worker-0 joined"
