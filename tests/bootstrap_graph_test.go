@@ -117,6 +117,8 @@ func TestScalingTouchesOnlyThatWorker(t *testing.T) {
 		"equinix:metal/bgpSession:BgpSession metalk8s-sv-worker-2-bgp",
 		"equinix:metal/device:Device metalk8s-sv-worker-2",
 		"kubernetes:yaml/v2:ConfigGroup metalk8s-sv-worker-2-bgp-peers",
+		"random:index/randomPassword:RandomPassword metalk8s-sv-worker-2-token-id",
+		"random:index/randomPassword:RandomPassword metalk8s-sv-worker-2-token-secret",
 	}
 	for _, tc := range []struct {
 		name        string
@@ -173,20 +175,30 @@ func plainMap(r *mockcloud.Resource) map[string]any {
 	return m
 }
 
-// TestBootstrapSecrets checks that the join token, the CA key, the SSH key and the kubeconfig
-// appear in the state only as secrets.
+// TestBootstrapSecrets checks that the workers' join tokens, the CA key, the SSH key and the
+// kubeconfig appear in the state only as secrets, and that each worker's join token is its own:
+// in its token and join steps, in no other worker's.
 func TestBootstrapSecrets(t *testing.T) {
 	r := run(t, devCluster(t), runOptions{})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	id := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-id").Outputs["result"]).(secretValue).v.(string)
-	sec := plain(r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-token-secret").Outputs["result"]).(secretValue).v.(string)
+	part := func(name string) string {
+		return plain(r.byName(t, "random:index/randomPassword:RandomPassword", name).Outputs["result"]).(secretValue).v.(string)
+	}
 	markers := map[string]string{
-		"join token secret": sec,
-		"CA key":            mockcloud.FakePrivateKeyPEM,
-		"SSH private key":   mockcloud.FakePrivateKey,
-		"kubeconfig key":    "client-key-data",
+		"CA key":          mockcloud.FakePrivateKeyPEM,
+		"SSH private key": mockcloud.FakePrivateKey,
+		"kubeconfig key":  "client-key-data",
+	}
+	tokens := map[string]string{}
+	for _, w := range []string{"sv-worker-0", "sv-worker-1"} {
+		id, sec := part("metalk8s-"+w+"-token-id"), part("metalk8s-"+w+"-token-secret")
+		markers[w+"'s join token secret"] = sec
+		tokens[w] = id + "." + sec
+	}
+	if tokens["sv-worker-0"] == tokens["sv-worker-1"] {
+		t.Errorf("two workers share the join token")
 	}
 	for _, res := range r.cloud.Resources() {
 		for k := range res.Inputs {
@@ -194,9 +206,23 @@ func TestBootstrapSecrets(t *testing.T) {
 		}
 	}
 	for _, cmd := range r.ofType(commandToken) {
-		for _, line := range []string{"create", "delete"} {
-			if s, _ := input(cmd, line).(string); strings.Contains(s, sec) || strings.Contains(s, id+".") {
-				t.Errorf("%s: the join token is on the %s command line", cmd.Name, line)
+		stdin := ""
+		if sv, ok := input(cmd, "stdin").(secretValue); ok {
+			stdin, _ = sv.v.(string)
+		}
+		for w, token := range tokens {
+			id, sec, _ := strings.Cut(token, ".")
+			for _, line := range []string{"create", "delete"} {
+				if s, _ := input(cmd, line).(string); strings.Contains(s, sec) || strings.Contains(s, id) {
+					t.Errorf("%s: %s's join token is on the %s command line", cmd.Name, w, line)
+				}
+			}
+			own := cmd.Name == "metalk8s-"+w+"-token" || cmd.Name == "metalk8s-"+w+"-join"
+			if strings.Contains(stdin, sec) != own {
+				t.Errorf("%s: holds %s's join token secret: %v, want %v", cmd.Name, w, !own, own)
+			}
+			if own && !strings.Contains(stdin, id) {
+				t.Errorf("%s: does not name %s's join token %s", cmd.Name, w, id)
 			}
 		}
 		conn, ok := input(cmd, "connection").(secretValue)
@@ -235,13 +261,26 @@ func leakScan(t *testing.T, where string, v any, markers map[string]string) {
 // deletes the worker's steps first, in reverse order (registered drains and deletes the node,
 // then join resets it), and the new machine joins under the same name, which kubeadm refuses
 // while a Ready node of that name exists.
+//
+// A worker's join token is random's, kept by the device ID alone (keepers): a new machine gets a
+// new token. The token reaches the token, join and registration steps through their standard
+// input only, never their triggers. What pulumi-command does when only the standard input changes
+// (checked in its source, v1.2.1, the plugin this program pins): `triggers` is the only input
+// tagged replaceOnChanges (provider/pkg/provider/common/inputs.go); Command implements
+// CustomUpdate, so pulumi-go-provider's diff (infer/resource.go, v1.3.0, the version
+// pulumi-command v1.2.1 builds with) forces a replacement for replaceOnChanges inputs only and
+// reports any other change as an update; Update runs the `update` command, or else `create`
+// again (provider/pkg/provider/remote/commandController.go), and never `delete`. So giving a
+// joined worker a new token (as the change from one shared token did) runs its join script again,
+// which leaves a joined node alone (the script tests' join-already-joined), and never its delete
+// action, kubeadm reset.
 func TestStepsFollowTheirMachine(t *testing.T) {
 	r := run(t, devCluster(t), runOptions{})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	steps := map[string][]string{
-		"sv-controller": {"prepare", "init"},
+		"sv-controller": {"prepare", "init", "retire-tokens"},
 		"sv-worker-0":   {"prepare", "token", "join", "registered"},
 		"sv-worker-1":   {"prepare", "token", "join", "registered"},
 	}
@@ -260,6 +299,15 @@ func TestStepsFollowTheirMachine(t *testing.T) {
 			}
 		}
 		if host != "sv-controller" {
+			for _, half := range []string{"id", "secret"} {
+				p := r.byName(t, "random:index/randomPassword:RandomPassword", "metalk8s-"+host+"-token-"+half)
+				if got, want := input(p, "keepers"), map[string]any{"machine": dev.ID}; !reflect.DeepEqual(got, want) {
+					t.Errorf("%s token %s: keepers %v, want %v", host, half, got, want)
+				}
+				if got := p.PropertyDeps["keepers"]; len(got) != 1 || got[0] != dev.URN {
+					t.Errorf("%s token %s: keepers come from %v, want %s only", host, half, got, dev.URN)
+				}
+			}
 			reg := r.byName(t, commandToken, "metalk8s-"+host+"-registered")
 			join := r.byName(t, commandToken, "metalk8s-"+host+"-join")
 			if !slices.Contains(reg.DependsOn, join.URN) {

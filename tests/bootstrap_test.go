@@ -66,6 +66,7 @@ func artefacts(t *testing.T) map[string]string {
 		"token.sh":              stdin(t, r, "metalk8s-sv-worker-0-token"),
 		"join.sh":               stdin(t, r, "metalk8s-sv-worker-0-join"),
 		"registered.sh":         stdin(t, r, "metalk8s-sv-worker-0-registered"),
+		"retire-tokens.sh":      stdin(t, r, "metalk8s-sv-controller-retire-tokens"),
 		"guard.sh":              stdin(t, r, "metalk8s-sv-controller-guard"),
 		"upgrade-controller.sh": stdin(t, r, "metalk8s-sv-controller-upgrade"),
 		"drain.sh":              stdin(t, r, "metalk8s-sv-worker-0-drain"),

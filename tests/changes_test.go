@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -90,8 +92,8 @@ func prefixed(prefix string, lines ...string) []string {
 }
 
 // nodeResources are the resources a node brings, by short type and name: its device, its BGP
-// session and top-of-rack peers, and its bootstrap steps (prepare and init on the controller;
-// prepare, token, join and registered for a worker).
+// session and top-of-rack peers, and its bootstrap steps (prepare, init and the token retirement
+// on the controller; prepare, token, join and registered for a worker, with its own join token).
 func nodeResources(host string, controller bool) []string {
 	out := []string{
 		"Device metalk8s-" + host,
@@ -100,12 +102,13 @@ func nodeResources(host string, controller bool) []string {
 		"Command metalk8s-" + host + "-prepare",
 	}
 	if controller {
-		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade", "Command metalk8s-"+host+"-certs")
+		return append(out, "Command metalk8s-"+host+"-guard", "Command metalk8s-"+host+"-init", "Command metalk8s-"+host+"-upgrade",
+			"Command metalk8s-"+host+"-retire-tokens", "Command metalk8s-"+host+"-certs")
 	}
 	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+host+"-"+step)
 	}
-	return out
+	return append(out, joinToken(host)...)
 }
 
 // clusterNodes are the resources of every node of a cluster in a metro with n workers.
@@ -197,7 +200,7 @@ func changeCases() []changeCase {
 		{name: "API server private only", change: []edit{{"apiServer", map[string]any{"privateOnly": true}}}, want: concat(
 			prefixed("~ Command ", "metalk8s-bird-template-guard: connection", "metalk8s-calico-ready: connection", "metalk8s-sv-controller-init: connection,stdin",
 				"metalk8s-sv-controller-prepare: connection,stdin", "metalk8s-sv-controller-guard: connection,stdin", "metalk8s-sv-controller-upgrade: connection",
-				"metalk8s-sv-controller-certs: connection"),
+				"metalk8s-sv-controller-certs: connection", "metalk8s-sv-controller-retire-tokens: connection"),
 			prefixed("~ Command metalk8s-sv-worker-0-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
 				"drain: connection", "upgrade: connection", "uncordon: connection"),
 			prefixed("~ Command metalk8s-sv-worker-1-", "join: connection", "prepare: connection", "registered: connection", "token: connection",
@@ -243,12 +246,19 @@ func changeCases() []changeCase {
 	}
 }
 
+// joinToken is a worker's own join token, its two halves by short type and name.
+func joinToken(host string) []string {
+	return []string{"RandomPassword metalk8s-" + host + "-token-id", "RandomPassword metalk8s-" + host + "-token-secret"}
+}
+
 // replacedWorker is what follows a worker's device when it is replaced, besides the device: its
-// BGP session and every step tied to the machine.
+// BGP session, every step tied to the machine and its join token (random's keepers hold the
+// machine: the new machine gets a new token).
 func replacedWorker(host string) []string {
-	return append([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
+	return concat([]string{"~ BgpSession metalk8s-" + host + "-bgp: deviceId"},
 		prefixed("~ Command metalk8s-"+host+"-", "join: triggers", "prepare: triggers", "registered: triggers", "token: triggers",
-			"drain: triggers", "upgrade: triggers", "uncordon: triggers")...)
+			"drain: triggers", "upgrade: triggers", "uncordon: triggers"),
+		prefixed("~ RandomPassword metalk8s-"+host+"-", "token-id: keepers", "token-secret: keepers"))
 }
 
 // replacedController is the same for the controller's device.
@@ -257,6 +267,7 @@ var replacedController = []string{
 	"~ Command metalk8s-sv-controller-init: triggers", "~ Command metalk8s-sv-controller-prepare: triggers",
 	"~ Command metalk8s-sv-controller-guard: triggers", "~ Command metalk8s-sv-controller-upgrade: triggers",
 	"~ Command metalk8s-sv-controller-certs: triggers",
+	"~ Command metalk8s-sv-controller-retire-tokens: triggers",
 }
 
 // deviceChanges are the lines of an effect where an existing device's inputs change, and whether
@@ -315,6 +326,54 @@ func TestChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerAddedLater adds a worker to a running cluster, long after the others joined: only
+// that worker's resources appear, its own join token and its steps, and no resource of the cluster
+// changes, so no step of the existing workers runs again or is replaced (pulumi-command replaces a
+// step only for a change of its triggers, see TestStepsFollowTheirMachine). Nothing the program
+// registers depends on the time: the new token's expiry is computed by its token step on the
+// controller when the step runs, so a worker added months later gets a fresh token at its join.
+// What that step does on a cluster whose earlier tokens are all gone is TestControlPlane's.
+func TestWorkerAddedLater(t *testing.T) {
+	runWith := func(workers int) *result {
+		c := devCluster(t)
+		set(t, c, "workers.count", workers)
+		r := run(t, c, runOptions{})
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r
+	}
+	before, after := runWith(2), runWith(3)
+	if got, want := effect(before, after), prefixed("+ ", nodeResources("sv-worker-2", false)...); !reflect.DeepEqual(got, want) {
+		t.Errorf("effect:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	secret := func(name string) string {
+		if sv, ok := plain(after.byName(t, "random:index/randomPassword:RandomPassword", name).Outputs["result"]).(secretValue); ok {
+			return sv.v.(string)
+		}
+		t.Fatalf("%s: not a secret", name)
+		return ""
+	}
+	id, sec := secret("metalk8s-sv-worker-2-token-id"), secret("metalk8s-sv-worker-2-token-secret")
+	token := stdin(t, after, "metalk8s-sv-worker-2-token")
+	for _, want := range []string{"name: bootstrap-token-" + id + "\n", "token-secret: " + sec + "\n", "expiration=$(date -u -d '+60 minutes' "} {
+		if !strings.Contains(token, want) {
+			t.Errorf("the new worker's token step does not make its own token when it runs (%q missing)", want)
+		}
+	}
+	if regexp.MustCompile(`expiration: 20\d\d-`).MatchString(token) {
+		t.Error("the new worker's token step carries a fixed expiry")
+	}
+	if join := stdin(t, after, "metalk8s-sv-worker-2-join"); !strings.Contains(join, "token: "+id+"."+sec+"\n") {
+		t.Error("the new worker joins with another token than its own")
+	}
+	for _, cmd := range before.ofType(commandToken) {
+		if s, ok := input(cmd, "stdin").(secretValue); ok && strings.Contains(fmt.Sprint(s.v), sec) {
+			t.Errorf("%s, a step of the cluster before, holds the new worker's token", cmd.Name)
+		}
 	}
 }
 

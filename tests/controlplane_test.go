@@ -4,9 +4,9 @@ package tests
 // init configuration and the CA the program generated: etcd, kube-apiserver and
 // kube-controller-manager with the command lines of the static Pods kubeadm writes for it, in a
 // network namespace whose loopback carries the controller's addresses. Against it run kubeadm's
-// init phases that talk to the API server, the rendered token, registration and remove-node
-// scripts (bash with the real kubectl), and kubeadm's own join discovery with a worker's rendered
-// JoinConfiguration.
+// init phases that talk to the API server, the rendered token, registration, token retirement and
+// remove-node scripts (bash with the real kubectl), and kubeadm's own join discovery with the
+// workers' rendered JoinConfigurations.
 
 import (
 	"encoding/base64"
@@ -16,10 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -143,7 +143,6 @@ func TestControlPlane(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.root, "etc/kubernetes/admin.conf"), admin, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tokenID, tokenSecretValue, _ := strings.Cut(regexpFind(t, dev.joinConfig, `token: (\S+)`), ".")
 	defer func() { t.Logf("control-plane tests took %v", time.Since(began).Round(time.Millisecond)) }()
 
 	// Subtests run in order: each builds on the cluster state the previous ones left.
@@ -155,10 +154,11 @@ func TestControlPlane(t *testing.T) {
 	})
 	t.Run("exported kubeconfig", func(t *testing.T) { c.exportedKubeconfig(t) })
 	t.Run("init phases", func(t *testing.T) { c.initPhases(t, files.Config) })
+	// Right after the init phases: kubeadm init's token lives a minute.
+	t.Run("token retirement", func(t *testing.T) { c.retireTokens(t) })
 	t.Run("guard", func(t *testing.T) { c.guard(t) })
 	t.Run("mark-control-plane", func(t *testing.T) { c.markControlPlane(t, files.Config) })
-	t.Run("discovery", func(t *testing.T) { c.discovery(t) })
-	t.Run("token script", func(t *testing.T) { c.tokenScript(t, tokenID, tokenSecretValue) })
+	t.Run("join credentials", func(t *testing.T) { c.joinCredentials(t) })
 	t.Run("registration and removal", func(t *testing.T) { c.registration(t) })
 	t.Run("kubeadm upgrade", func(t *testing.T) { c.upgrade(t, files.Config) })
 }
@@ -317,54 +317,38 @@ func (c *clusterFixture) discovery(t *testing.T) {
 	}
 }
 
-// tokenScript runs the rendered token script: on the token kubeadm init made it changes nothing;
-// once that token is gone (its hour is over), five workers' token steps at once must all succeed
-// and leave one valid token, which discovery then accepts.
-func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
-	script := c.stack.scripts["metalk8s-sv-worker-0-token"]
-	name := "bootstrap-token-" + id
-	before := c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "jsonpath={.metadata.resourceVersion}")
-	if r := c.script(script, scriptTimeout); r.Err != nil {
-		t.Fatalf("token script on the init token:\n%s", r)
+// workerJoinToken is one worker's join token as its rendered scripts hold it.
+type workerJoinToken struct {
+	worker, id, secret string
+	// tokenScript, joinConfig and registered are the worker's token step, the JoinConfiguration
+	// its join step writes, and its registration step.
+	tokenScript, joinConfig, registered string
+}
+
+// workerToken reads worker's join token from its rendered scripts.
+func (c *clusterFixture) workerToken(t *testing.T, worker string) workerJoinToken {
+	t.Helper()
+	join := heredoc(t, c.stack.scripts["metalk8s-"+worker+"-join"], "KUBEADM")
+	id, secret, _ := strings.Cut(regexpFind(t, join, `token: (\S+)`), ".")
+	return workerJoinToken{worker: worker, id: id, secret: secret, joinConfig: join,
+		tokenScript: c.stack.scripts["metalk8s-"+worker+"-token"], registered: c.stack.scripts["metalk8s-"+worker+"-registered"]}
+}
+
+// tokenSecretData reads a bootstrap token Secret's type and data, or reports that there is none.
+func (c *clusterFixture) tokenSecretData(t *testing.T, id string) (map[string]string, bool) {
+	t.Helper()
+	r := c.cp.Kubectl(c.cp.Admin, "-n", "kube-system", "get", "secret", "bootstrap-token-"+id, "-o", "json", "--ignore-not-found")
+	if r.Err != nil {
+		t.Fatalf("%s", r)
 	}
-	if after := c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
-		t.Errorf("the token script changed the token kubeadm init made (resourceVersion %s -> %s)", before, after)
+	if strings.TrimSpace(r.Stdout) == "" {
+		return nil, false
 	}
-	// Workers' token steps started together reach the controller within moments of each other,
-	// but on this machine one script can finish before the next starts. So each kubectl call of a
-	// step waits (at most barrierLimit) until every step has made its call of the same rank: the
-	// real kubectl then runs them as close together as the scripts allow. The window of the race
-	// (kubectl apply's GET then POST of a missing Secret) is one API round trip: measured here, a
-	// round of five steps hits it about one time in four (7 AlreadyExists in 30 rounds), so the
-	// test runs tokenRounds rounds, each from a cluster where the token is gone.
-	const parallel, tokenRounds = 5, 10
-	failed := 0
-	for round := range tokenRounds {
-		c.kubectl(t, "-n", "kube-system", "delete", "secret", name, "--ignore-not-found")
-		barrier := c.barrier(t, parallel)
-		results := make([]realkube.Result, parallel)
-		var wg sync.WaitGroup
-		for i := range parallel {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = c.scriptOnPath(barrier, script, scriptTimeout)
-			}()
-		}
-		wg.Wait()
-		for i, r := range results {
-			if r.Err != nil {
-				failed++
-				t.Errorf("round %d: token step %d of %d at once failed:\n%s", round+1, i+1, parallel, r)
-			}
-		}
-	}
-	t.Logf("%d of %d token steps (%d rounds of %d at once) failed", failed, parallel*tokenRounds, tokenRounds, parallel)
 	var s tokenSecret
-	if err := json.Unmarshal([]byte(c.kubectl(t, "-n", "kube-system", "get", "secret", name, "-o", "json")), &s); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 		t.Fatal(err)
 	}
-	data := map[string]string{}
+	data := map[string]string{"type": s.Type}
 	for k, v := range s.Data {
 		b, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
@@ -372,60 +356,245 @@ func (c *clusterFixture) tokenScript(t *testing.T, id, secret string) {
 		}
 		data[k] = string(b)
 	}
-	if s.Type != "bootstrap.kubernetes.io/token" || data["token-id"] != id || data["token-secret"] != secret ||
-		data["usage-bootstrap-authentication"] != "true" || data["usage-bootstrap-signing"] != "true" {
-		t.Errorf("the token Secret is not the join token: type %s, data %v", s.Type, redact(data))
+	return data, true
+}
+
+// authenticatedAs asks the API server who a bearer token is (a SelfSubjectReview, which every
+// authenticated user may create through system:basic-user): the user name, or the refusal.
+func (c *clusterFixture) authenticatedAs(t *testing.T, token string) (string, realkube.Result) {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "token.conf")
+	doc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://%s:%s\n    certificate-authority-data: %s\n"+
+		"users:\n- name: u\n  user:\n    token: %s\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n",
+		c.stack.private, c.stack.apiPort, base64.StdEncoding.EncodeToString([]byte(c.stack.ca.Cert)), token)
+	if err := os.WriteFile(kubeconfig, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := c.cp.Kubectl(kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	return strings.TrimSpace(r.Stdout), r
+}
+
+// refused fails the test unless the API server refuses the token and discovery with the
+// worker's JoinConfiguration fails: a deleted or expired token is no credential. The bootstrap
+// authenticator reads tokens from an informer and the bootstrap signer removes a token's
+// signature from cluster-info asynchronously (pkg/controller/bootstrap/bootstrapsigner.go), so
+// both are awaited, at most tokenGoneLimit.
+func (c *clusterFixture) refused(t *testing.T, tok workerJoinToken, why string) {
+	t.Helper()
+	deadline := time.Now().Add(tokenGoneLimit)
+	for {
+		user, r := c.authenticatedAs(t, tok.id+"."+tok.secret)
+		signed := c.kubectl(t, "-n", "kube-public", "get", "configmap", "cluster-info", "-o", "jsonpath={.data.jws-kubeconfig-"+tok.id+"}")
+		if r.Err != nil && signed == "" {
+			if !strings.Contains(r.Stderr, "Unauthorized") {
+				t.Errorf("%s: the API server refuses %s's token for another reason:\n%s", why, tok.worker, r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s's token still authenticates (as %q) or signs cluster-info (%v) after %v", why, tok.worker, user, signed != "", tokenGoneLimit)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r := c.discover(t, tok.joinConfig, 15*time.Second)
+	if r.Err == nil {
+		t.Fatalf("%s: discovery trusts the cluster with %s's token:\n%s", why, tok.worker, r)
+	}
+	// kubeadm's token discovery (cmd/kubeadm/app/discovery/token/token.go, v1.37.2) names the
+	// token whose signature it cannot find.
+	if !strings.Contains(r.Stderr, `could not find a JWS signature in the cluster-info ConfigMap for token ID "`+tok.id+`"`) {
+		t.Errorf("%s: discovery fails for another reason:\n%s", why, r)
+	}
+}
+
+// tokenGoneLimit bounds the wait for the API server and the bootstrap signer to let go of a
+// deleted or expired token.
+const tokenGoneLimit = 30 * time.Second
+
+// joinCredentials runs the rendered token scripts (bash with the real kubectl) and the
+// registration that ends a worker's join. A worker's token step makes its own token, valid the
+// stack's TTL, which authenticates as a node bootstrapper and which kubeadm's discovery with the
+// worker's rendered JoinConfiguration accepts; it makes no other worker's token, and run again it
+// changes nothing. Once the node is registered, the registration deletes the token: the API
+// server refuses it and discovery fails; the token step run again then makes none. A token that
+// expired (its step run with a clock that puts the expiry in the past) is refused the same way,
+// and the controller manager's token cleaner deletes it. Months later, with every earlier token
+// gone, a new worker's token step still makes a token that discovery accepts.
+func (c *clusterFixture) joinCredentials(t *testing.T) {
+	first, second := c.workerToken(t, "sv-worker-0"), c.workerToken(t, "sv-worker-1")
+	if first.id == second.id || first.secret == second.secret {
+		t.Fatalf("the workers share a join token half: %s and %s", first.id, second.id)
+	}
+	if r := c.script(first.tokenScript, scriptTimeout); r.Err != nil {
+		t.Fatalf("token step of %s:\n%s", first.worker, r)
+	}
+	data, ok := c.tokenSecretData(t, first.id)
+	if !ok {
+		t.Fatalf("the token step of %s made no token", first.worker)
+	}
+	if data["type"] != "bootstrap.kubernetes.io/token" || data["token-id"] != first.id || data["token-secret"] != first.secret ||
+		data["usage-bootstrap-authentication"] != "true" || data["usage-bootstrap-signing"] != "true" ||
+		data["description"] != "metalk8s join token of "+first.worker {
+		t.Errorf("the token Secret is not %s's join token: %v", first.worker, redact(data))
 	}
 	exp, err := time.Parse(time.RFC3339, data["expiration"])
 	if err != nil {
 		t.Fatalf("token expiration %q: %v", data["expiration"], err)
 	}
-	if d := time.Until(exp); d <= 0 || d > 61*time.Minute {
-		t.Errorf("the token expires in %v", d)
+	if d := time.Until(exp); d <= 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("the token expires in %v, want the dev stack's TTL, an hour", d)
 	}
-	if r := c.discover(t, c.stack.joinConfig, 60*time.Second); r.Err != nil {
-		t.Errorf("discovery refuses the token the token script made:\n%s", r)
+	if _, ok := c.tokenSecretData(t, second.id); ok {
+		t.Errorf("the token step of %s made %s's token", first.worker, second.worker)
 	}
-}
+	// The bootstrap authenticator names a token's user system:bootstrap:<id>
+	// (plugin/pkg/auth/authenticator/token/bootstrap/bootstrap.go).
+	if user, r := c.authenticatedAs(t, first.id+"."+first.secret); r.Err != nil || user != "system:bootstrap:"+first.id {
+		t.Errorf("the API server does not authenticate %s's token as system:bootstrap:%s (%q):\n%s", first.worker, first.id, user, r)
+	}
+	if first.joinConfig != c.stack.joinConfig {
+		t.Fatalf("the stack's first join configuration is not %s's", first.worker)
+	}
+	// Discovery with the worker's rendered JoinConfiguration trusts the cluster through this
+	// token and the CA hash, and refuses another hash.
+	c.discovery(t)
+	version := func(id string) string {
+		return c.kubectl(t, "-n", "kube-system", "get", "secret", "bootstrap-token-"+id, "-o", "jsonpath={.metadata.resourceVersion}")
+	}
+	before := version(first.id)
+	if r := c.script(first.tokenScript, scriptTimeout); r.Err != nil {
+		t.Fatalf("token step of %s run again:\n%s", first.worker, r)
+	}
+	if after := version(first.id); after != before {
+		t.Errorf("the token step run again changed the token (resourceVersion %s -> %s)", before, after)
+	}
 
-// barrierLimit bounds how long a script's first kubectl call waits for the others'.
-const barrierLimit = 20 * time.Second
+	// The kubelet registers the Node; the registration step then deletes the token.
+	c.createNode(t, first.worker)
+	if r := c.script(first.registered, scriptTimeout); r.Err != nil {
+		t.Fatalf("registration of %s:\n%s", first.worker, r)
+	}
+	if _, ok := c.tokenSecretData(t, first.id); ok {
+		t.Errorf("%s's join token outlives its registration", first.worker)
+	}
+	c.refused(t, first, "after the registration")
+	if r := c.script(first.registered, scriptTimeout); r.Err != nil {
+		t.Errorf("registration of %s run again:\n%s", first.worker, r)
+	}
+	if r := c.script(first.tokenScript, scriptTimeout); r.Err != nil || !strings.Contains(r.Stderr, "needs no join token") {
+		t.Errorf("token step of the registered %s:\n%s", first.worker, r)
+	}
+	if _, ok := c.tokenSecretData(t, first.id); ok {
+		t.Errorf("the token step made a token for the registered %s", first.worker)
+	}
+	c.kubectl(t, "delete", "node", first.worker)
 
-// barrier returns a directory holding a kubectl that lines up the calls of n scripts (told apart
-// by their PID, kubectl's parent): a script's k-th call runs the real kubectl once each of the n
-// scripts has made its k-th call or exited, or after barrierLimit.
-func (c *clusterFixture) barrier(t *testing.T, n int) string {
-	t.Helper()
+	// An expired token: the second worker's step runs with a clock that puts the expiry a minute
+	// in the past.
 	dir := t.TempDir()
-	arrived := filepath.Join(dir, "arrived")
-	if err := os.Mkdir(arrived, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	sleep, err := exec.LookPath("sleep")
+	date, err := exec.LookPath("date")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapper := fmt.Sprintf(`#!%[1]s
-arrived=%[2]q
-k=0
-while [ -e "$arrived/$PPID.$k" ]; do k=$((k + 1)); done
-: >"$arrived/$PPID.$k"
-for ((i = 0; i < %[3]d; i++)); do
-  ready=0
-  for first in "$arrived"/*.0; do
-    pid=${first##*/}
-    pid=${pid%%.0}
-    if [ -e "$arrived/$pid.$k" ] || ! kill -0 "$pid" 2>/dev/null; then ready=$((ready + 1)); fi
-  done
-  [ "$ready" -ge %[4]d ] && break
-  %[5]q 0.05
-done
-exec %[6]q "$@"
-`, c.bash, arrived, int(barrierLimit/(50*time.Millisecond)), n, sleep, c.cp.Tools.Path("kubectl"))
-	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(wrapper), 0o755); err != nil {
+	fake := fmt.Sprintf("#!%s\nexec %q -u -d '-1 minute' +%%Y-%%m-%%dT%%H:%%M:%%SZ\n", c.bash, date)
+	if err := os.WriteFile(filepath.Join(dir, "date"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	if r := c.scriptOnPath(dir, second.tokenScript, scriptTimeout); r.Err != nil {
+		t.Fatalf("token step of %s with the clock behind:\n%s", second.worker, r)
+	}
+	c.refused(t, second, "expired")
+	// The token cleaner (kube-controller-manager's tokencleaner, which kubeadm's manifest enables
+	// with --controllers=*,bootstrapsigner,tokencleaner) deletes an expired token.
+	deadline := time.Now().Add(tokenGoneLimit)
+	for {
+		if _, ok := c.tokenSecretData(t, second.id); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired token of %s is still there after %v", second.worker, tokenGoneLimit)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Months later: every earlier token is gone (kubeadm init's expired a minute after init and
+	// was retired, the workers' were deleted or expired). A new worker's token step makes its
+	// token, which discovery accepts.
+	if r := c.script(second.tokenScript, scriptTimeout); r.Err != nil {
+		t.Fatalf("token step of %s, added later:\n%s", second.worker, r)
+	}
+	if r := c.discover(t, second.joinConfig, 60*time.Second); r.Err != nil {
+		t.Errorf("discovery refuses the token of %s, added later:\n%s", second.worker, r)
+	}
+	c.kubectl(t, "-n", "kube-system", "delete", "secret", "bootstrap-token-"+second.id)
+}
+
+// retireTokens runs the controller's token retirement on a cluster holding kubeadm init's token
+// (made by the init phase bootstrap-token from the rendered configuration), the join token workers
+// shared before each had its own (as token steps then made it), a worker's own token and one an
+// administrator made: the first two go, the others stay; run again, it changes nothing.
+func (c *clusterFixture) retireTokens(t *testing.T) {
+	list := func() map[string]string {
+		out := c.kubectl(t, "-n", "kube-system", "get", "secrets", "--field-selector", "type=bootstrap.kubernetes.io/token",
+			"-o", `jsonpath={range .items[*]}{.metadata.name}{" "}{.data.description}{"\n"}{end}`)
+		tokens := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			name, desc, _ := strings.Cut(line, " ")
+			if name == "" {
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(desc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens[name] = string(b)
+		}
+		return tokens
+	}
+	var initToken string
+	for name, desc := range list() {
+		if desc == "metalk8s init token, unused" {
+			initToken = name
+		}
+	}
+	if initToken == "" {
+		t.Fatalf("kubeadm's bootstrap-token phase made no token from the rendered configuration: %v", list())
+	}
+	id := strings.TrimPrefix(initToken, "bootstrap-token-")
+	data, _ := c.tokenSecretData(t, id)
+	if exp, err := time.Parse(time.RFC3339, data["expiration"]); err != nil || time.Until(exp) > time.Minute {
+		t.Errorf("kubeadm init's token expires at %q, want within a minute (%v)", data["expiration"], err)
+	}
+	for _, f := range []string{c.stack.initConfig, c.stack.scripts["metalk8s-sv-controller-init"]} {
+		if strings.Contains(f, data["token-secret"]) {
+			t.Errorf("kubeadm init's token %s is in a rendered file: its value must exist on the controller only", id)
+		}
+	}
+	secret := func(id, description string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bootstrap-token-" + id + "\n  namespace: kube-system\n" +
+			"type: bootstrap.kubernetes.io/token\nstringData:\n  description: " + description + "\n  token-id: " + id +
+			"\n  token-secret: 0123456789abcdef\n  usage-bootstrap-authentication: \"true\"\n  usage-bootstrap-signing: \"true\"\n"
+	}
+	for id, desc := range map[string]string{"shared": "metalk8s join token", "w0own0": "metalk8s join token of sv-worker-0", "admin0": "made by an administrator"} {
+		if r := c.cp.KubectlStdin(c.cp.Admin, secret(id, desc), "create", "-f", "-"); r.Err != nil {
+			t.Fatalf("%s", r)
+		}
+	}
+	script := c.stack.scripts["metalk8s-sv-controller-retire-tokens"]
+	if r := c.script(script, scriptTimeout); r.Err != nil {
+		t.Fatalf("token retirement:\n%s", r)
+	}
+	want := map[string]string{"bootstrap-token-w0own0": "metalk8s join token of sv-worker-0", "bootstrap-token-admin0": "made by an administrator"}
+	if got := list(); !reflect.DeepEqual(got, want) {
+		t.Errorf("tokens after the retirement %v, want %v", got, want)
+	}
+	r := c.script(script, scriptTimeout)
+	if r.Err != nil || strings.Contains(r.Stderr, "deleted") {
+		t.Errorf("token retirement run again:\n%s", r)
+	}
+	for _, id := range []string{"w0own0", "admin0"} {
+		c.kubectl(t, "-n", "kube-system", "delete", "secret", "bootstrap-token-"+id)
+	}
 }
 
 // redact hides the token secret in a message.

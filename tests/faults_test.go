@@ -38,6 +38,7 @@ func faultCases() []faultCase {
 			survivors: []string{
 				"BgpSession metalk8s-sv-worker-1-bgp", "Command metalk8s-sv-worker-1-prepare", "Command metalk8s-sv-worker-1-token",
 				"ConfigGroup metalk8s-sv-worker-1-bgp-peers", "Device metalk8s-sv-worker-1",
+				"RandomPassword metalk8s-sv-worker-1-token-id", "RandomPassword metalk8s-sv-worker-1-token-secret",
 			},
 			// The next worker's upgrade steps wait for this one's (they do nothing when created).
 			waiting: upgradeSteps("sv-worker-2")},

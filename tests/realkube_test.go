@@ -414,13 +414,19 @@ func TestRealKubeadmDefaults(t *testing.T) {
 		if len(join) != 1 || join[0].Kind != "JoinConfiguration" {
 			t.Fatalf("kubeadm's loader read the join file as %+v", join)
 		}
+		// The worker joins with a token of its own, not the one kubeadm init makes (which kubeadm
+		// generates when it loads the file: the file holds no value for it).
 		d := join[0].Discovery
 		if d.BootstrapToken.APIServerEndpoint != endpoint || len(d.BootstrapToken.CACertHashes) != 1 ||
-			d.BootstrapToken.Token != init.BootstrapTokens[0].Token || d.TLSBootstrapToken != d.BootstrapToken.Token {
-			t.Errorf("join discovery as kubeadm defaults it: %+v; want the init token at %s, pinned to one CA hash", d, endpoint)
+			d.BootstrapToken.Token == init.BootstrapTokens[0].Token || d.TLSBootstrapToken != d.BootstrapToken.Token ||
+			!regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}$`).MatchString(d.BootstrapToken.Token) {
+			t.Errorf("join discovery as kubeadm defaults it: %+v; want the worker's own token at %s, pinned to one CA hash", d, endpoint)
 		}
-		if init.BootstrapTokens[0].TTL != "1h0m0s" {
-			t.Errorf("the init token lives %s, want 1h0m0s", init.BootstrapTokens[0].TTL)
+		if strings.Contains(s.initConfig, init.BootstrapTokens[0].Token) {
+			t.Error("the init file holds the value of kubeadm init's token")
+		}
+		if init.BootstrapTokens[0].TTL != "1m0s" {
+			t.Errorf("the init token lives %s, want 1m0s", init.BootstrapTokens[0].TTL)
 		}
 	})
 }

@@ -159,13 +159,25 @@ func auditMarkers(t *testing.T, c auditCase, cloud *mockcloud.Cloud) map[string]
 		}
 		token[r.Name] = s.v.(string)
 	}
-	id, sec := token["metalk8s-token-id"], token["metalk8s-token-secret"]
-	if len(id) != 6 || len(sec) != 16 {
-		t.Fatalf("join token parts %q, %q", id, sec)
+	// Each worker's own join token.
+	found := 0
+	for name, id := range token {
+		worker, ok := strings.CutSuffix(name, "-token-id")
+		if !ok {
+			continue
+		}
+		sec := token[worker+"-token-secret"]
+		if len(id) != 6 || len(sec) != 16 {
+			t.Fatalf("%s: join token parts %q, %q", worker, id, sec)
+		}
+		m[worker+" join token ID"] = id
+		m[worker+" join token secret"] = sec
+		m[worker+" join token"] = id + "." + sec
+		found++
 	}
-	m["join token ID"] = id
-	m["join token secret"] = sec
-	m["join token"] = id + "." + sec
+	if found == 0 && len(token) > 0 {
+		t.Fatalf("random results %v, but no join token", token)
+	}
 	return m
 }
 

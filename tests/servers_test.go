@@ -56,7 +56,8 @@ func serversStacks() []serversStack {
 // the controller's init, each worker's token, join and registration check, and Calico's waits
 // on the controller.
 func remoteSteps(controller string, workers []string) []string {
-	out := []string{controller + "-guard", controller + "-prepare", controller + "-init", controller + "-upgrade", controller + "-certs", "calico-ready", "bird-template-guard"}
+	out := []string{controller + "-guard", controller + "-prepare", controller + "-init", controller + "-upgrade", controller + "-retire-tokens",
+		controller + "-certs", "calico-ready", "bird-template-guard"}
 	for _, w := range workers {
 		for _, s := range []string{"prepare", "token", "join", "registered", "drain", "upgrade", "uncordon"} {
 			out = append(out, w+"-"+s)
@@ -243,16 +244,18 @@ func TestServersModeOutputs(t *testing.T) {
 	}
 }
 
-// serverResources are the resources a server brings: its Calico peers and its bootstrap steps.
+// serverResources are the resources a server brings: its Calico peers and its bootstrap steps (a
+// worker's with its own join token).
 func serverResources(name string, controller bool) []string {
 	out := []string{"ConfigGroup metalk8s-" + name + "-bgp-peers", "Command metalk8s-" + name + "-prepare"}
 	if controller {
-		return append(out, "Command metalk8s-"+name+"-guard", "Command metalk8s-"+name+"-init", "Command metalk8s-"+name+"-upgrade")
+		return append(out, "Command metalk8s-"+name+"-guard", "Command metalk8s-"+name+"-init", "Command metalk8s-"+name+"-upgrade",
+			"Command metalk8s-"+name+"-retire-tokens")
 	}
 	for _, step := range []string{"token", "join", "registered", "drain", "upgrade", "uncordon"} {
 		out = append(out, "Command metalk8s-"+name+"-"+step)
 	}
-	return out
+	return append(out, joinToken(name)...)
 }
 
 // TestServersChanges runs each change of the racks stack as two runs, before and after, and
@@ -279,11 +282,15 @@ func TestServersChanges(t *testing.T) {
 			c := stackCluster(t, "racks")
 			return c["servers"].(map[string]any)["workers"].([]any)[:2]
 		}()}}, want: prefixed("- ", serverResources("r2-worker-1", false)...)},
+		// The replaced machine gets a new join token too (random's keepers).
 		{name: "worker's id changed", change: []edit{{"servers.workers[1].id", "SN-R2-0099"}},
-			want: workerSteps("r2-worker-0"), replaced: workerSteps("r2-worker-0")},
+			want:     concat(workerSteps("r2-worker-0"), prefixed("~ RandomPassword metalk8s-r2-worker-0-", "token-id: keepers", "token-secret: keepers")),
+			replaced: workerSteps("r2-worker-0")},
 		{name: "controller's id changed", change: []edit{{"servers.controller.id", "SN-R1-0099"}},
-			want:     prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers"),
-			replaced: prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers")},
+			want: prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers",
+				"retire-tokens: triggers"),
+			replaced: prefixed("~ Command metalk8s-r1-controller-", "certs: triggers", "guard: triggers", "init: triggers", "prepare: triggers", "upgrade: triggers",
+				"retire-tokens: triggers")},
 		{name: "own peer's ASN changed", change: []edit{{"servers.workers[1].peers[1].asn", 65003}},
 			want: []string{"~ ConfigGroup metalk8s-r2-worker-0-bgp-peers: objs"}},
 		{name: "own peer added", change: []edit{{"servers.workers[2].peers[2]", map[string]any{"address": "10.10.2.4", "asn": 65004}}},

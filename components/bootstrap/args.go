@@ -21,7 +21,8 @@ const (
 	DefaultSSHUser      = "root"
 	// DefaultSSHPort is the port Pulumi dials on a host or a bastion that names none.
 	DefaultSSHPort = 22
-	// DefaultTokenTTLMinutes is how long a join token stays valid after its step ran.
+	// DefaultTokenTTLMinutes is how long a worker's join token stays valid after its token step
+	// made it, unless the worker's registration deletes it first.
 	DefaultTokenTTLMinutes = 60
 	// DefaultCertRenewalDays is how many days before a kubeadm certificate expires it is renewed.
 	DefaultCertRenewalDays = 30
@@ -47,7 +48,7 @@ type Host struct {
 	PublicIPv4 pulumi.StringInput
 	// ID identifies the machine: it changes when the machine is replaced (a device ID). Optional;
 	// without it SSHAddress stands in. Every step on or for the host is replaced with the machine:
-	// preparation and join run again on the new one, its join token is made valid again, and the
+	// preparation and join run again on the new one, it gets a new join token of its own, and the
 	// old node is drained, deleted and reset first if the old machine is deleted before its
 	// replacement is created (a worker keeps its name, so it should be: DeleteBeforeReplace).
 	ID pulumi.StringInput
@@ -110,7 +111,8 @@ type BootstrapArgs struct {
 	// Bastion is the jump host Pulumi reaches every host through. Nil: Pulumi dials each host's
 	// SSHAddress directly.
 	Bastion *Bastion
-	// TokenTTLMinutes is the lifetime of the join token each worker's join step makes sure of.
+	// TokenTTLMinutes is the lifetime of the join token each worker's token step makes, counted
+	// from that step; the worker's registration deletes the token once the node is registered.
 	// Default DefaultTokenTTLMinutes.
 	TokenTTLMinutes int
 	// PodBlocked are IPv4 CIDRs pods may not reach, such as a provider's metadata service.
@@ -237,6 +239,9 @@ func (a BootstrapArgs) validate() error {
 	}
 	if a.SSHPrivateKey == nil {
 		add("SSHPrivateKey is required")
+	}
+	if a.TokenTTLMinutes < 1 {
+		add("TokenTTLMinutes %d: must be 1 or more (0 is the default, %d)", a.TokenTTLMinutes, DefaultTokenTTLMinutes)
 	}
 	return errors.Join(errs...)
 }

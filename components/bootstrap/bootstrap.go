@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -60,6 +59,9 @@ type Bootstrap struct {
 	Guard *remote.Command
 	// Upgrades are the steps that move each node to Kubernetes.Version, by node name.
 	Upgrades map[string]*UpgradeSteps
+	// RetireTokens deletes on the controller the bootstrap tokens no worker joins with (kubeadm
+	// init's, and the one workers shared before each had its own).
+	RetireTokens *remote.Command
 
 	steps *steps
 }
@@ -83,11 +85,12 @@ func (b *Bootstrap) RunScript(ctx *pulumi.Context, name string, script pulumi.St
 
 // WorkerSteps are the remote steps that add one worker.
 type WorkerSteps struct {
-	// Token makes sure a join token is valid (on the controller).
+	// Token makes the worker's own join token, unless the node is registered (on the controller).
 	Token *remote.Command
 	// Join runs kubeadm join (on the worker); deleting it resets the worker.
 	Join *remote.Command
-	// Registered waits for the node object (on the controller); deleting it drains and deletes the node.
+	// Registered waits for the node object, then deletes the worker's join token (on the
+	// controller); deleting it drains and deletes the node.
 	Registered *remote.Command
 }
 
@@ -130,6 +133,9 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		return nil, fmt.Errorf("bootstrap %q: %s: init: %w", name, a.Controller.Name, err)
 	}
 	b.Init = init
+	if b.RetireTokens, err = s.retireTokens(init); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: %s: token retirement: %w", name, a.Controller.Name, err)
+	}
 	if s.controlPlaneUpgrade, err = s.upgradeController(init); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %s: upgrade: %w", name, a.Controller.Name, err)
 	}
@@ -193,10 +199,6 @@ type steps struct {
 	shapes shapes
 	// joinShapes are the shared join scripts, by worker labels.
 	joinShapes map[string]pulumi.StringOutput
-	// tokenID and tokenSecret form the bootstrap token.
-	tokenID, tokenSecret pulumi.StringOutput
-	// tokenShape is the workers' token script, rendered once.
-	tokenShape pulumi.StringOutput
 	// sshKey is SSHPrivateKey, secret; proxy is the bastion's connection, nil without one.
 	sshKey pulumi.StringOutput
 	proxy  remote.ProxyConnectionPtrInput
@@ -227,26 +229,28 @@ func (s *steps) credentials() error {
 	s.caCert = cert.CertPem
 	s.caHash = cert.CertPem.ApplyT(CACertHash).(pulumi.StringOutput)
 	s.caKey = pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)
-	// A bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}.
+	return nil
+}
+
+// joinToken is a worker's own bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}, both halves secret. It
+// is tied to the worker's machine (random's keepers): a replaced machine gets a new token, and
+// nothing else changes it.
+func (s *steps) joinToken(w Host) (id, secret pulumi.StringOutput, err error) {
 	part := func(suffix string, length int) (pulumi.StringOutput, error) {
-		p, err := random.NewRandomPassword(s.ctx, s.name+"-token-"+suffix, &random.RandomPasswordArgs{
+		p, err := random.NewRandomPassword(s.ctx, s.name+"-"+w.Name+"-token-"+suffix, &random.RandomPasswordArgs{
 			Length: pulumi.Int(length), Upper: pulumi.Bool(false), Special: pulumi.Bool(false),
+			Keepers: pulumi.StringMap{"machine": machineID(w)},
 		}, s.parent)
 		if err != nil {
 			return pulumi.StringOutput{}, err
 		}
 		return pulumi.ToSecret(p.Result).(pulumi.StringOutput), nil
 	}
-	if s.tokenID, err = part("id", 6); err != nil {
-		return err
+	if id, err = part("id", 6); err != nil {
+		return id, secret, err
 	}
-	if s.tokenSecret, err = part("secret", 16); err != nil {
-		return err
-	}
-	s.tokenShape = pulumi.All(s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
-		return RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: v[0].(string), TokenSecret: v[1].(string), TTLMinutes: s.args.TokenTTLMinutes})
-	}).(pulumi.StringOutput)
-	return nil
+	secret, err = part("secret", 16)
+	return id, secret, err
 }
 
 // adminCredentials are the key and client certificate of the exported kubeconfig.
@@ -318,11 +322,14 @@ func (s *steps) certs(init *remote.Command, admin *tls.LocallySignedCert) (*remo
 
 // machine ties a step to the machine it concerns: a replaced machine replaces the step, so that
 // the step runs again on (or for) the new machine. Such a step carries onItsMachine.
-func machine(h Host) pulumi.Array {
+func machine(h Host) pulumi.Array { return pulumi.Array{machineID(h)} }
+
+// machineID is the machine's identity: its ID, or else its SSH address.
+func machineID(h Host) pulumi.StringInput {
 	if h.ID != nil {
-		return pulumi.Array{h.ID}
+		return h.ID
 	}
-	return pulumi.Array{h.SSHAddress}
+	return h.SSHAddress
 }
 
 // onItsMachine replaces a step tied to a machine delete-first: the old step's delete action
@@ -387,7 +394,6 @@ func (s *steps) spec(private, public string) clusterSpec {
 		ControllerLabels: s.args.Controller.Labels,
 		// Without workers the controller is the only node: it must run workloads.
 		ControllerRunsWorkloads: len(s.args.Workers) == 0,
-		TokenTTL:                time.Duration(s.args.TokenTTLMinutes) * time.Minute,
 	}
 }
 
@@ -423,10 +429,9 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 	if public == nil {
 		public = pulumi.String("")
 	}
-	script := pulumi.All(c.PrivateIPv4, public, s.caCert, s.caKey, s.tokenID, s.tokenSecret).
+	script := pulumi.All(c.PrivateIPv4, public, s.caCert, s.caKey).
 		ApplyT(func(v []any) (string, error) {
 			spec := s.spec(v[0].(string), v[1].(string))
-			spec.Token = v[4].(string) + "." + v[5].(string)
 			cfg, err := spec.InitConfig()
 			if err != nil {
 				return "", err
@@ -444,23 +449,49 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 		pulumi.AdditionalSecretOutputs([]string{"stdout", "stdin"}))
 }
 
+// retireTokens deletes, on the controller, the bootstrap tokens no worker joins with: kubeadm
+// init's, and on a cluster made before workers had tokens of their own, the one they shared. It
+// runs once per controller machine.
+func (s *steps) retireTokens(init *remote.Command) (*remote.Command, error) {
+	c := s.args.Controller
+	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-retire-tokens", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      pulumi.String(string(s.shapes.retireTokens)),
+		Triggers:   machine(c),
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init}))
+}
+
 func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, error) {
 	c := s.args.Controller
 	ws := &WorkerSteps{}
-	tokenScript := s.tokenShape.ApplyT(func(sh string) string { return shape(sh).forName(w.Name) }).(pulumi.StringOutput)
-	var err error
+	id, secret, err := s.joinToken(w)
+	if err != nil {
+		return nil, err
+	}
+	// The token, join and registration steps carry the token in their standard input, never in
+	// their triggers: pulumi-command replaces a step only when its triggers change (a changed
+	// standard input runs the create command again), so a joined worker given a new token is not
+	// reset.
+	tokenScript := pulumi.All(id, secret).ApplyT(func(v []any) (string, error) {
+		return withToken(s.shapes.token.forName(w.Name), v[0].(string), v[1].(string))
+	}).(pulumi.StringOutput)
 	ws.Token, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-token", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
-		// The token a new machine joins with may have expired since the step last ran.
+		// A new machine joins with a token of its own, made when its step runs.
 		Triggers: machine(w),
 	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init, s.controlPlaneUpgrade}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}
-	joinScript := pulumi.All(s.joinShape(w.Labels), w.PrivateIPv4).ApplyT(func(v []any) (string, error) {
-		return shape(v[0].(string)).forNode(w.Name, v[1].(string))
+	joinScript := pulumi.All(s.joinShape(w.Labels), w.PrivateIPv4, id, secret).ApplyT(func(v []any) (string, error) {
+		out, err := shape(v[0].(string)).forNode(w.Name, v[1].(string))
+		if err != nil {
+			return "", err
+		}
+		return withToken(out, v[2].(string), v[3].(string))
 	}).(pulumi.StringOutput)
 	ws.Join, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-join", &remote.CommandArgs{
 		Connection: s.connection(w),
@@ -472,27 +503,32 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	if err != nil {
 		return nil, err
 	}
+	registeredScript := id.ApplyT(func(id string) (string, error) {
+		return withTokenID(s.shapes.registered.forName(w.Name), id)
+	}).(pulumi.StringOutput)
 	ws.Registered, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-registered", &remote.CommandArgs{
 		Connection: s.connection(c),
 		Create:     s.shell(),
-		Stdin:      pulumi.String(s.shapes.registered.forName(w.Name)),
-		Delete:     pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
-		Triggers:   machine(w),
-	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{ws.Join}))
+		// Secret: it names the token, whose ID is kept secret with the rest of it.
+		Stdin:    pulumi.ToSecret(registeredScript).(pulumi.StringOutput),
+		Delete:   pulumi.String(s.asRoot(removeNodeCommand + " " + w.Name)),
+		Triggers: machine(w),
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{ws.Join}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	return ws, err
 }
 
 // joinShape is the join script every worker with these labels shares, rendered once per set of
 // labels: rendering it per worker would repeat the same work hundreds of times in a large cluster.
+// It holds stand-ins for the worker's name, address and join token.
 func (s *steps) joinShape(labels map[string]string) pulumi.StringOutput {
 	key := fmt.Sprint(labels)
 	if sh, ok := s.joinShapes[key]; ok {
 		return sh
 	}
 	c := s.args.Controller
-	sh := pulumi.All(c.PrivateIPv4, s.caHash, s.tokenID, s.tokenSecret).ApplyT(func(v []any) (string, error) {
+	sh := pulumi.All(c.PrivateIPv4, s.caHash).ApplyT(func(v []any) (string, error) {
 		spec := s.spec(v[0].(string), "")
-		spec.Token = v[2].(string) + "." + v[3].(string)
+		spec.Token = tokenIDPlaceholder + "." + tokenSecretPlaceholder
 		cfg, err := spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
 		if err != nil {
 			return "", err

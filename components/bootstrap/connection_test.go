@@ -134,7 +134,7 @@ func connectionArgs() BootstrapArgs {
 func TestConnectionsCarryTheSettings(t *testing.T) {
 	// Which host each step runs on: the worker steps token and registered run on the controller.
 	stepHost := map[string]string{
-		"c-cp-prepare": "cp", "c-w1-prepare": "w1", "c-w2-prepare": "w2", "c-cp-init": "cp",
+		"c-cp-prepare": "cp", "c-w1-prepare": "w1", "c-w2-prepare": "w2", "c-cp-init": "cp", "c-cp-retire-tokens": "cp",
 		"c-w1-token": "cp", "c-w1-join": "w1", "c-w1-registered": "cp",
 		"c-w2-token": "cp", "c-w2-join": "w2", "c-w2-registered": "cp",
 		// The guard and the upgrade steps: a worker's drain and uncordon run on the controller.

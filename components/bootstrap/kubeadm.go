@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"bytes"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +22,29 @@ const (
 	// nodeTokenGroup is the group kubeadm's node bootstrap RBAC is bound to.
 	nodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
 )
+
+// Descriptions of the bootstrap tokens metalk8s makes or made, which name them in the cluster.
+const (
+	// initTokenDescription is the token kubeadm init must make: kubeadm defaults an InitConfiguration
+	// without bootstrapTokens to one random token valid 24 hours (SetDefaults_BootstrapTokens in
+	// cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go, v1.37.2), and refuses a token that only
+	// signs (defaulting gives it the node group, which validation allows only with authentication;
+	// tried with kubeadm config validate). metalk8s asks for one that kubeadm generates on the
+	// controller (its value is never known to Pulumi, and init runs with --skip-token-print) and
+	// that lives initTokenTTL; the controller's token retirement deletes it right after init.
+	initTokenDescription = "metalk8s init token, unused"
+	// sharedTokenDescription is the one join token every worker of a cluster used to share, made by
+	// kubeadm init and remade by the token steps; the token retirement deletes it on clusters that
+	// still have it.
+	sharedTokenDescription = "metalk8s join token"
+	// workerTokenDescription begins the description of a worker's own join token; the worker's
+	// name follows.
+	workerTokenDescription = "metalk8s join token of "
+)
+
+// initTokenTTL is how long kubeadm init's token is valid: it is never used, and a TTL of 0 would
+// mean a token that never expires.
+const initTokenTTL = time.Minute
 
 // kubeletConfiguration is the part of the upstream KubeletConfiguration metalk8s sets. The upstream
 // type serialises every zero value (syncFrequency: 0s, ...), which would override the kubelet's
@@ -58,10 +80,9 @@ type clusterSpec struct {
 	// ControllerRunsWorkloads registers the control-plane node without taints, so that workloads
 	// schedule there: a cluster without workers has no other node.
 	ControllerRunsWorkloads bool
-	// Token is the bootstrap token, id.secret.
+	// Token is the worker's bootstrap token, id.secret, in its JoinConfiguration (a shape holds
+	// stand-ins for it).
 	Token string
-	// TokenTTL is the token's lifetime.
-	TokenTTL time.Duration
 }
 
 // nodeRegistration binds the kubelet to the node's private address and registers its labels.
@@ -112,18 +133,16 @@ func (s clusterSpec) certSANs() []string {
 // InitConfig is the controller's kubeadm configuration: InitConfiguration, ClusterConfiguration,
 // KubeletConfiguration and KubeProxyConfiguration, as one multi-document YAML file.
 func (s clusterSpec) InitConfig() (string, error) {
-	token, err := kubeadm.NewBootstrapTokenString(s.Token)
-	if err != nil {
-		return "", fmt.Errorf("bootstrap token: %w", err)
-	}
 	k := s.Kubernetes
 	private := s.ControllerPrivate
 	init := kubeadm.InitConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "InitConfiguration"},
+		// No token value: kubeadm generates it on the controller (SetBootstrapTokensDynamicDefaults
+		// in cmd/kubeadm/app/util/config/initconfiguration.go, v1.37.2). Workers join with their
+		// own tokens.
 		BootstrapTokens: []kubeadm.BootstrapToken{{
-			Token:       token,
-			Description: "metalk8s join token",
-			TTL:         &metav1.Duration{Duration: s.TokenTTL},
+			Description: initTokenDescription,
+			TTL:         &metav1.Duration{Duration: initTokenTTL},
 			Usages:      []string{"signing", "authentication"},
 			Groups:      []string{nodeTokenGroup},
 		}},

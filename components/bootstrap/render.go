@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -91,10 +92,13 @@ type InitData struct {
 type TokenData struct {
 	// Worker is the node about to join.
 	Worker string
-	// TokenID and TokenSecret are the two halves of the bootstrap token.
+	// TokenID and TokenSecret are the two halves of the worker's own bootstrap token.
 	TokenID, TokenSecret string
-	// TTLMinutes is the token's lifetime.
+	// TTLMinutes is the token's lifetime, from the moment the script creates it.
 	TTLMinutes int
+	// Description is the token's description (set by RenderToken: workerTokenDescription and
+	// the worker's name).
+	Description string
 }
 
 // JoinData is what a worker's join script is rendered from.
@@ -122,6 +126,17 @@ type RenewalData struct {
 type RegisteredData struct {
 	// Worker is the node to wait for.
 	Worker string
+	// TokenID names the worker's join token, deleted once the node is registered.
+	TokenID string
+}
+
+// RetireTokensData is what the controller's retirement of unused join tokens is rendered from.
+type RetireTokensData struct {
+	// Node is the controller's name.
+	Node string
+	// Retired are the descriptions of the tokens deleted, base64-encoded as the Secrets hold
+	// them (set by RenderRetireTokens): kubeadm init's token and the token workers used to share.
+	Retired []string
 }
 
 // ContainerdMinor is the containerd minor release every node runs, from Docker's containerd.io
@@ -241,7 +256,23 @@ func line(s string) string {
 }
 
 // RenderToken renders a worker's token script.
-func RenderToken(d TokenData) (string, error) { return render("token.sh.tmpl", d) }
+func RenderToken(d TokenData) (string, error) {
+	if d.TTLMinutes < 1 {
+		// kubeadm's TTL of 0 is a token that never expires; the script's expiry must lie ahead.
+		return "", fmt.Errorf("join token of %s: TTL %d minutes is not positive", d.Worker, d.TTLMinutes)
+	}
+	d.Description = workerTokenDescription + d.Worker
+	return render("token.sh.tmpl", d)
+}
+
+// RenderRetireTokens renders the controller's retirement of the join tokens no worker uses.
+func RenderRetireTokens(d RetireTokensData) (string, error) {
+	d.Retired = nil
+	for _, desc := range []string{initTokenDescription, sharedTokenDescription} {
+		d.Retired = append(d.Retired, base64.StdEncoding.EncodeToString([]byte(desc)))
+	}
+	return render("retire-tokens.sh.tmpl", d)
+}
 
 // RenderJoin renders a worker's join script.
 func RenderJoin(d JoinData) (string, error) {

@@ -542,7 +542,7 @@ func testSpec() clusterSpec {
 		},
 		Access:         APIAccess{AllowedCIDRs: []string{"198.51.100.0/24"}},
 		ControllerName: testController, ControllerPrivate: testPrivateIP, ControllerPublic: testPublicIP,
-		Token: testTokenID + "." + testTokenSecret, TokenTTL: testTTLMinutes * time.Minute,
+		Token: testTokenID + "." + testTokenSecret,
 	}
 }
 
@@ -599,11 +599,79 @@ func joinScript(t *testing.T) script {
 // registeredScript renders the worker's registration check.
 func registeredScript(t *testing.T) script {
 	t.Helper()
-	body, err := RenderRegistered(RegisteredData{Worker: testWorker})
+	body, err := RenderRegistered(RegisteredData{Worker: testWorker, TokenID: testTokenID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return script{body: body}
+}
+
+// retireTokensScript renders the controller's retirement of unused join tokens.
+func retireTokensScript(t *testing.T) script {
+	t.Helper()
+	body, err := RenderRetireTokens(RetireTokensData{Node: testController})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return script{body: body}
+}
+
+// tokenSecretDoc is a bootstrap token Secret as the kubectl stand-in keeps it: the document
+// created, with its data as stringData.
+func tokenSecretDoc(id, description string) string {
+	doc := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bootstrap-token-" + id + "\n  namespace: kube-system\n" +
+		"type: bootstrap.kubernetes.io/token\nstringData:\n"
+	if description != "" {
+		doc += "  description: " + description + "\n"
+	}
+	return doc + "  token-id: " + id + "\n  token-secret: " + strings.Repeat("x", 16) + "\n" +
+		"  usage-bootstrap-authentication: \"true\"\n  usage-bootstrap-signing: \"true\"\n"
+}
+
+// The tokens a controller may hold, by ID: kubeadm init's, the one workers used to share, the
+// worker's own and one the cluster's administrator made.
+const (
+	initTokenID, sharedTokenID, adminTokenID = "init00", "shared", "admin0"
+)
+
+// withTokens seeds an initialised controller holding every kind of token.
+func withTokens(t *testing.T, n *node) {
+	t.Helper()
+	apiUp(t, n)
+	for id, description := range map[string]string{
+		initTokenID: initTokenDescription, sharedTokenID: sharedTokenDescription,
+		testTokenID: workerTokenDescription + testWorker, adminTokenID: "",
+	} {
+		n.setState(t, "secrets/kube-system/bootstrap-token-"+id, tokenSecretDoc(id, description))
+	}
+}
+
+// workerTokenIssued seeds the worker's own join token, as its token step makes it.
+func workerTokenIssued(t *testing.T, n *node) {
+	t.Helper()
+	n.setState(t, "secrets/kube-system/bootstrap-token-"+testTokenID, tokenSecretDoc(testTokenID, workerTokenDescription+testWorker))
+}
+
+// checkRetired verifies that the unused tokens are gone and the others left as they were.
+func checkRetired(t *testing.T, n *node, _ result) {
+	t.Helper()
+	for _, id := range []string{initTokenID, sharedTokenID} {
+		if _, ok := n.readState(t, "secrets/kube-system/bootstrap-token-"+id); ok {
+			t.Errorf("the unused token %s is still there", id)
+		}
+	}
+	wantState(t, n, "secrets/kube-system/bootstrap-token-"+testTokenID, tokenSecretDoc(testTokenID, workerTokenDescription+testWorker))
+	wantState(t, n, "secrets/kube-system/bootstrap-token-"+adminTokenID, tokenSecretDoc(adminTokenID, ""))
+}
+
+// checkTokenDeleted verifies that the registration deleted the worker's join token once the node
+// was registered.
+func checkTokenDeleted(t *testing.T, n *node, r result) {
+	t.Helper()
+	wantOrder(t, r.calls, "kubectl * get node "+testWorker, "kubectl * delete secret bootstrap-token-"+testTokenID+" --ignore-not-found")
+	if _, ok := n.readState(t, "secrets/kube-system/bootstrap-token-"+testTokenID); ok {
+		t.Error("the worker's join token outlives its registration")
+	}
 }
 
 // removeNode is the helper the registration step's delete action runs on the controller.
@@ -843,7 +911,8 @@ func checkToken(t *testing.T, n *node, r result) {
 	if !ok {
 		t.Fatal("no bootstrap token Secret")
 	}
-	for _, want := range []string{"token-id: " + testTokenID, "token-secret: " + testTokenSecret, "type: bootstrap.kubernetes.io/token", "auth-extra-groups: " + nodeTokenGroup} {
+	for _, want := range []string{"token-id: " + testTokenID, "token-secret: " + testTokenSecret, "type: bootstrap.kubernetes.io/token",
+		"auth-extra-groups: " + nodeTokenGroup, "description: metalk8s join token of " + testWorker + "\n"} {
 		if !strings.Contains(secret, want) {
 			t.Errorf("the Secret lacks %q:\n%s", want, secret)
 		}
@@ -872,7 +941,9 @@ func checkJoined(t *testing.T, n *node, r result) {
 	wantCalls(t, r.calls, "kubeadm join --config "+cfg, 1)
 	// A worker runs no control-plane component: it pulls no control-plane images.
 	wantCalls(t, r.calls, "kubeadm config images *", 0)
-	wantFile(t, n, "etc/metalk8s/kubeadm-join.yaml", joinConfig(t), 0o600)
+	wantState(t, n, "joined-with", joinConfig(t))
+	// The join file holds the join token: it is gone once the join is.
+	wantAbsent(t, n, "etc/metalk8s/kubeadm-join.yaml")
 	wantFile(t, n, "etc/kubernetes/kubelet.conf", kubeconfigAt(testSpec().Endpoint()), 0o600)
 }
 
@@ -946,6 +1017,29 @@ func scriptCases() []scriptCase {
 			checkInit(t, n, r)
 		}, again: noKubeadm},
 		{name: "token", script: tokenScript, seed: apiUp, changes: true, check: checkToken},
+		// A registered node has its own credentials: no token is made for it.
+		{name: "token-registered", script: tokenScript, seed: func(t *testing.T, n *node) {
+			apiUp(t, n)
+			workerRegistered(t, n)
+		}, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * get secret *", 0)
+			if !strings.Contains(r.stderr, testWorker+" is registered: it needs no join token") {
+				t.Errorf("stderr does not say why no token is made:\n%s", r.stderr)
+			}
+		}},
+		{name: "token-exists", script: tokenScript, seed: func(t *testing.T, n *node) {
+			apiUp(t, n)
+			workerTokenIssued(t, n)
+		}, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * get secret bootstrap-token-"+testTokenID, 1)
+		}},
+		{name: "retire-tokens", script: retireTokensScript, seed: withTokens, changes: true, check: checkRetired},
+		{name: "retire-tokens-none", script: retireTokensScript, seed: apiUp, check: func(t *testing.T, _ *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * get secrets *", 1)
+		}},
 		{name: "join", script: joinScript, changes: true, check: checkJoined, again: noKubeadm},
 		{name: "join-already-joined", script: joinScript, seed: joined, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
@@ -964,6 +1058,20 @@ func scriptCases() []scriptCase {
 			checkJoined(t, n, r)
 		}, again: noKubeadm},
 		{name: "registered", script: registeredScript, seed: func(t *testing.T, n *node) {
+			apiUp(t, n)
+			workerRegistered(t, n)
+			workerTokenIssued(t, n)
+		}, changes: true, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * get node "+testWorker, 1)
+			checkTokenDeleted(t, n, r)
+		}, again: func(t *testing.T, _ *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * delete *", 0)
+		}},
+		// A worker registered before it had a token of its own (or whose token expired): nothing
+		// to delete.
+		{name: "registered-no-token", script: registeredScript, seed: func(t *testing.T, n *node) {
 			apiUp(t, n)
 			workerRegistered(t, n)
 		}, check: func(t *testing.T, _ *node, r result) {
@@ -1179,6 +1287,8 @@ func failureCases() []failureCase {
 		{name: "kubeadm join fails", of: "join", faults: []string{"1 always kubeadm join *"}, stopsAt: "kubeadm join *", attempts: 1, check: func(t *testing.T, n *node, r result) {
 			t.Helper()
 			wantAbsent(t, n, "etc/kubernetes/kubelet.conf")
+			// A failed join leaves no join token on the node either.
+			wantAbsent(t, n, "etc/metalk8s/kubeadm-join.yaml")
 			if strings.Contains(r.stderr, testWorker+" joined") {
 				t.Errorf("stderr claims the node joined:\n%s", r.stderr)
 			}
@@ -1194,6 +1304,18 @@ func failureCases() []failureCase {
 			if got := len(sleeps(r.calls)); got != 120 {
 				t.Errorf("slept %d times, want 120 (600 s)", got)
 			}
+		}},
+		{name: "token deletion fails", of: "registered", faults: []string{"1 always kubectl * delete secret *"}, stopsAt: "kubectl * delete secret *", attempts: 1, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			if strings.Contains(r.stderr, "join token of "+testWorker+" is deleted") {
+				t.Errorf("stderr claims the token is deleted:\n%s", r.stderr)
+			}
+		}},
+		{name: "deletion fails", of: "retire-tokens", faults: []string{"1 always kubectl * delete secret *"}, stopsAt: "kubectl * delete secret *", attempts: 1},
+		{name: "listing fails", of: "retire-tokens", faults: []string{"1 always kubectl * get secrets *"}, check: func(t *testing.T, n *node, r result) {
+			t.Helper()
+			wantCalls(t, r.calls, "kubectl * delete *", 0)
+			wantState(t, n, "secrets/kube-system/bootstrap-token-"+sharedTokenID, tokenSecretDoc(sharedTokenID, sharedTokenDescription))
 		}},
 		{name: "drain fails", of: "remove-node", faults: []string{"1 always kubectl * drain *"}, stopsAt: "kubectl * drain *", attempts: 1, check: func(t *testing.T, n *node, r result) {
 			t.Helper()

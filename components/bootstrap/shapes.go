@@ -16,6 +16,18 @@ const (
 	nodeIPPlaceholder   = "metalk8s-node-ip-placeholder"
 	// sshPortPlaceholder stands for the host's SSH port in the preparation's firewall.
 	sshPortPlaceholder = "metalk8s-ssh-port-placeholder"
+	// tokenIDPlaceholder and tokenSecretPlaceholder stand for the two halves of a worker's own
+	// join token in its token, join and registration scripts.
+	tokenIDPlaceholder     = "metalk8s-token-id-placeholder"
+	tokenSecretPlaceholder = "metalk8s-token-secret-placeholder"
+)
+
+// Halves of a bootstrap token, as the API server's bootstrap authenticator and kubeadm read them
+// (k8s.io/cluster-bootstrap/token/api: [a-z0-9]{6}.[a-z0-9]{16}). They come from Pulumi's random
+// provider and are written into scripts, so they are checked before.
+var (
+	tokenIDRE     = regexp.MustCompile(`^[a-z0-9]{6}$`)
+	tokenSecretRE = regexp.MustCompile(`^[a-z0-9]{16}$`)
 )
 
 // nodeNameRE is a Kubernetes node name: an RFC 1123 subdomain. Names are written into scripts as
@@ -43,6 +55,22 @@ func withSSHPort(script string, port int) string {
 	return strings.ReplaceAll(script, sshPortPlaceholder, strconv.Itoa(port))
 }
 
+// withToken fills in a worker's join token.
+func withToken(script, id, secret string) (string, error) {
+	if !tokenIDRE.MatchString(id) || !tokenSecretRE.MatchString(secret) {
+		return "", fmt.Errorf("join token: not a bootstrap token of [a-z0-9]{6}.[a-z0-9]{16} (an ID of %d characters, a secret of %d)", len(id), len(secret))
+	}
+	return strings.NewReplacer(tokenIDPlaceholder, id, tokenSecretPlaceholder, secret).Replace(script), nil
+}
+
+// withTokenID fills in the ID of a worker's join token, in a script that names the token only.
+func withTokenID(script, id string) (string, error) {
+	if !tokenIDRE.MatchString(id) {
+		return "", fmt.Errorf("join token: an ID of %d characters is not [a-z0-9]{6}", len(id))
+	}
+	return strings.ReplaceAll(script, tokenIDPlaceholder, id), nil
+}
+
 // forName fills in a shape that holds no address.
 func (s shape) forName(name string) string {
 	return strings.ReplaceAll(string(s), nodeNamePlaceholder, name)
@@ -55,7 +83,9 @@ type shapes struct {
 	// controllerPrivate and workerPrivate prepare a node without a public address; rendered only
 	// when a host has none.
 	controllerPrivate, workerPrivate shape
-	registered                       shape
+	// registered and token are a worker's registration and token scripts; retireTokens the
+	// controller's retirement of tokens no worker joins with.
+	registered, token, retireTokens shape
 }
 
 func (s *steps) renderShapes() error {
@@ -106,7 +136,17 @@ func (s *steps) renderShapes() error {
 			break
 		}
 	}
-	registered, err := RenderRegistered(RegisteredData{Worker: nodeNamePlaceholder})
+	registered, err := RenderRegistered(RegisteredData{Worker: nodeNamePlaceholder, TokenID: tokenIDPlaceholder})
+	if err != nil {
+		return fmt.Errorf("registration: %w", err)
+	}
 	s.shapes.registered = shape(registered)
+	token, err := RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: tokenIDPlaceholder, TokenSecret: tokenSecretPlaceholder, TTLMinutes: s.args.TokenTTLMinutes})
+	if err != nil {
+		return fmt.Errorf("join token: %w", err)
+	}
+	s.shapes.token = shape(token)
+	retire, err := RenderRetireTokens(RetireTokensData{Node: s.args.Controller.Name})
+	s.shapes.retireTokens = shape(retire)
 	return err
 }

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,11 +75,12 @@ func TestPrepareShapeIsTheNodesScript(t *testing.T) {
 	}
 }
 
-// TestJoinShapeIsTheNodesScript does the same for the join script and its kubeadm configuration.
+// TestJoinShapeIsTheNodesScript does the same for the join script and its kubeadm configuration,
+// with each worker's own join token filled in, and for the token and registration scripts.
 func TestJoinShapeIsTheNodesScript(t *testing.T) {
 	s := &steps{args: shapeArgs()}
 	spec := s.spec("10.0.0.1", "")
-	spec.Token = "abcdef.0123456789abcdef"
+	spec.Token = tokenIDPlaceholder + "." + tokenSecretPlaceholder
 	labels := map[string]string{"metalk8s.io/metallb-speaker": "true"}
 	shared, err := spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, "sha256:00", labels)
 	if err != nil {
@@ -88,8 +90,19 @@ func TestJoinShapeIsTheNodesScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range shapeNodes {
-		cfg, err := spec.JoinConfig(n.name, n.ip, "sha256:00", labels)
+	tokenShape, err := RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: tokenIDPlaceholder, TokenSecret: tokenSecretPlaceholder, TTLMinutes: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registeredShape, err := RenderRegistered(RegisteredData{Worker: nodeNamePlaceholder, TokenID: tokenIDPlaceholder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range shapeNodes {
+		id, secret := fmt.Sprintf("tok%03d", i), fmt.Sprintf("%016d", i)
+		nodeSpec := spec
+		nodeSpec.Token = id + "." + secret
+		cfg, err := nodeSpec.JoinConfig(n.name, n.ip, "sha256:00", labels)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,8 +114,50 @@ func TestJoinShapeIsTheNodesScript(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got, err = withToken(got, id, secret); err != nil {
+			t.Fatal(err)
+		}
 		if got != want {
-			t.Errorf("%s: the shape filled in differs from the script rendered for the node", n.name)
+			t.Errorf("%s: the join shape filled in differs from the script rendered for the node", n.name)
+		}
+		if !strings.Contains(got, "token: "+id+"."+secret+"\n") {
+			t.Errorf("%s: the join configuration does not hold the worker's token", n.name)
+		}
+		want, err = RenderToken(TokenData{Worker: n.name, TokenID: id, TokenSecret: secret, TTLMinutes: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = withToken(shape(tokenShape).forName(n.name), id, secret); err != nil || got != want {
+			t.Errorf("%s: the token shape filled in differs from the script rendered for the node (%v)", n.name, err)
+		}
+		want, err = RenderRegistered(RegisteredData{Worker: n.name, TokenID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = withTokenID(shape(registeredShape).forName(n.name), id); err != nil || got != want {
+			t.Errorf("%s: the registration shape filled in differs from the script rendered for the node (%v)", n.name, err)
+		}
+	}
+}
+
+// TestShapeRefusesAnythingButABootstrapToken checks the token halves before they are written into
+// a script: anything but [a-z0-9]{6} and [a-z0-9]{16} could break out of it or fail kubeadm.
+func TestShapeRefusesAnythingButABootstrapToken(t *testing.T) {
+	sh := "token: " + tokenIDPlaceholder + "." + tokenSecretPlaceholder + "\n"
+	if out, err := withToken(sh, "abcdef", "0123456789abcdef"); err != nil || out != "token: abcdef.0123456789abcdef\n" {
+		t.Errorf("a valid token: %q, %v", out, err)
+	}
+	for _, tc := range []struct{ id, secret string }{
+		{"", "0123456789abcdef"}, {"abcde", "0123456789abcdef"}, {"ABCDEF", "0123456789abcdef"}, {"abc\nTO", "0123456789abcdef"},
+		{"abcdef", ""}, {"abcdef", "0123456789abcde"}, {"abcdef", "0123456789abcdef0"}, {"abcdef", "0123456789abcde$"},
+	} {
+		if out, err := withToken(sh, tc.id, tc.secret); err == nil {
+			t.Errorf("token %q.%q accepted: %q", tc.id, tc.secret, out)
+		} else if strings.Contains(err.Error(), tc.secret) && tc.secret != "" {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+		if _, err := withTokenID(sh, tc.id); err == nil && tc.secret != "" && !tokenIDRE.MatchString(tc.id) {
+			t.Errorf("token ID %q accepted", tc.id)
 		}
 	}
 }

@@ -276,7 +276,7 @@ func TestStepsRunOverRealSSH(t *testing.T) {
 	// A first `pulumi up` runs exactly these, each after the ones it depends on.
 	prefix := "c"
 	want := []string{testController + "-guard", testController + "-prepare", testWorker + "-prepare", testController + "-init",
-		testController + "-upgrade", testController + "-certs", testWorker + "-token", testWorker + "-join", testWorker + "-registered"}
+		testController + "-retire-tokens", testController + "-upgrade", testController + "-certs", testWorker + "-token", testWorker + "-join", testWorker + "-registered"}
 	if len(steps) != len(want) {
 		t.Fatalf("remote steps %v, want %v", names, want)
 	}
@@ -294,6 +294,7 @@ func TestStepsRunOverRealSSH(t *testing.T) {
 	before(testController+"-guard", testWorker+"-prepare")
 	before(testController+"-init", testController+"-upgrade")
 	before(testController+"-upgrade", testController+"-certs")
+	before(testController+"-init", testController+"-retire-tokens")
 	before(testController+"-upgrade", testWorker+"-token")
 	before(testController+"-prepare", testController+"-init")
 	before(testController+"-init", testWorker+"-token")
@@ -381,14 +382,19 @@ func TestStepsRunOverRealSSH(t *testing.T) {
 	wantCalls(t, cp.calls(t), "kubeadm join *", 0)
 	wantCalls(t, w.calls(t), "kubeadm join --config "+filepath.Join(w.root, "etc/metalk8s/kubeadm-join.yaml"), 1)
 	wantCalls(t, w.calls(t), "kubeadm init *", 0)
-	if _, ok := cp.readState(t, "secrets/kube-system/bootstrap-token-"+fakeTokenID(t, steps)); !ok {
-		t.Error("no bootstrap token Secret on the controller")
+	// The worker's token step made its token; its registration deleted it.
+	wantCalls(t, cp.calls(t), "kubectl * create -f -", 1)
+	wantCalls(t, cp.calls(t), "kubectl * delete secret bootstrap-token-"+fakeTokenID(t, steps)+" --ignore-not-found", 1)
+	if _, ok := cp.readState(t, "secrets/kube-system/bootstrap-token-"+fakeTokenID(t, steps)); ok {
+		t.Error("the worker's join token outlives its registration")
 	}
+	wantAbsent(t, w, "etc/metalk8s/kubeadm-join.yaml")
 	for _, n := range []*node{cp, w} {
 		wantState(t, n, "dpkg/kubeadm", packageVersionWant)
 		wantState(t, n, "enabled/kubelet", "")
 	}
-	wantCalls(t, cp.calls(t), "kubectl * get node "+testWorker, 1)
+	// Once by the token step (a registered node needs no token), once by the registration.
+	wantCalls(t, cp.calls(t), "kubectl * get node "+testWorker, 2)
 
 	t.Run("refused", func(t *testing.T) {
 		refusedConnections(t, ctx, lab, client, nodes, args, wrongKey)
@@ -404,7 +410,7 @@ func TestStepsRunOverRealSSH(t *testing.T) {
 	}
 }
 
-// fakeTokenID is the bootstrap token's ID in the recorded token step.
+// fakeTokenID is the worker's join token's ID in the recorded token step.
 func fakeTokenID(t *testing.T, steps []remoteStep) string {
 	t.Helper()
 	for _, s := range steps {

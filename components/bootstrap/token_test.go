@@ -1,63 +1,38 @@
 package bootstrap
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// TestTokenStepsRace: token steps of workers added at once run together on the controller, and
-// each may find no Secret before any has created it. The API server then refuses every create but
-// the first with AlreadyExists (kubectl create exits 1 and prints "Error from server
-// (AlreadyExists)"); the kubectl stand-in does the same. Every step must succeed and one Secret
-// exist.
-func TestTokenStepsRace(t *testing.T) {
-	t.Run("lost the race", func(t *testing.T) {
-		// Another step created the Secret after this one looked for it: the look fails once.
-		n := newNode(t)
-		apiUp(t, n)
-		n.setState(t, "secrets/kube-system/bootstrap-token-"+testTokenID, "made by another step\n")
-		n.inject(t, "1 1 kubectl * get secret *")
-		r := n.run(t, tokenScript(t))
-		mustSucceed(t, r)
-		wantCalls(t, r.calls, "kubectl * create -f -", 1)
-		if s, _ := n.readState(t, "secrets/kube-system/bootstrap-token-"+testTokenID); s != "made by another step\n" {
-			t.Errorf("the Secret was replaced:\n%s", s)
-		}
-	})
-	t.Run("refused otherwise", func(t *testing.T) {
-		// AlreadyExists is success only once the Secret is seen: a refusal of another kind fails.
-		n := newNode(t)
-		apiUp(t, n)
-		n.inject(t, "1 always kubectl * create -f -")
-		if r := n.run(t, tokenScript(t)); r.code == 0 {
-			t.Errorf("succeeded though the Secret was never created; stderr:\n%s", r.stderr)
-		}
-	})
-	t.Run("five at once", func(t *testing.T) {
-		n := newNode(t)
-		apiUp(t, n)
-		s := tokenScript(t)
-		t.Run("steps", func(t *testing.T) {
-			for i := range 5 {
-				t.Run(fmt.Sprint(i), func(t *testing.T) {
-					t.Parallel()
-					mustSucceed(t, n.run(t, s))
-				})
-			}
-		})
-		secret, ok := n.readState(t, "secrets/kube-system/bootstrap-token-"+testTokenID)
-		if !ok || !strings.Contains(secret, "token-secret: "+testTokenSecret) {
-			t.Errorf("no valid Secret after the parallel steps:\n%s", secret)
-		}
-	})
+// TestJoinRemovesAnOldJoinFile: metalk8s used to keep the kubeadm join file, holding the join token
+// every worker shared, on every worker. A join step that runs again on such a worker (its standard
+// input changed when workers got tokens of their own) leaves the joined node alone and removes the
+// file; nothing else changes.
+func TestJoinRemovesAnOldJoinFile(t *testing.T) {
+	n := newNode(t)
+	joined(t, n)
+	before := n.snapshot(t)
+	n.write(t, "etc/metalk8s/kubeadm-join.yaml", "discovery:\n  bootstrapToken:\n    token: shared.0123456789abcdef\n", 0o600)
+	r := n.run(t, joinScript(t))
+	mustSucceed(t, r)
+	noKubeadm(t, n, r)
+	wantAbsent(t, n, "etc/metalk8s/kubeadm-join.yaml")
+	if d := diff(before, n.snapshot(t)); d != "" {
+		t.Errorf("the node changed otherwise:\n%s", d)
+	}
+	if !strings.Contains(r.stderr, "removed the join file an earlier run left") {
+		t.Errorf("stderr does not say the old file went:\n%s", r.stderr)
+	}
 }
 
 // TestChildReadsStdin: the scripts arrive on bash's standard input (bash -s, as remote.Command
 // sends them), which a child inherits. bash reads such a script a command at a time, so a child
 // that reads its standard input (a stand-in doing so here, a dpkg conffile prompt on a node) used
 // to take the rest of the script with it and the script ended early with success. Every command
-// the scripts run must find nothing there.
+// the scripts run must find nothing there; inside the token retirement's loop too, whose input is
+// the list of tokens (a deletion reading it would leave the rest of the list undeleted).
 func TestChildReadsStdin(t *testing.T) {
 	for _, c := range []struct {
 		name, reader, calls string
@@ -67,6 +42,7 @@ func TestChildReadsStdin(t *testing.T) {
 	}{
 		{"token", "kubectl", "kubectl * get secret *", tokenScript, apiUp, checkToken},
 		{"init", "kubeadm", "kubeadm *", initScript, func(*testing.T, *node) {}, checkInit},
+		{"retire-tokens", "kubectl", "kubectl * delete secret *", retireTokensScript, withTokens, checkRetired},
 	} {
 		t.Run(c.name+" with "+c.reader, func(t *testing.T) {
 			n := newNode(t)
@@ -76,5 +52,28 @@ func TestChildReadsStdin(t *testing.T) {
 			mustSucceed(t, r)
 			c.check(t, n, r)
 		})
+	}
+}
+
+// TestTokenTTLValidated: a join token's TTL must lie ahead (kubeadm's TTL of 0 is a token that
+// never expires); the default is DefaultTokenTTLMinutes, and a negative one is refused, naming it.
+func TestTokenTTLValidated(t *testing.T) {
+	for ttl, ok := range map[int]bool{0: true, 1: true, 60: true, -1: false, -60: false} {
+		a := shapeArgs()
+		a.TokenTTLMinutes = ttl
+		a = a.withDefaults()
+		err := a.validate()
+		if got := err == nil; got != ok {
+			t.Errorf("TokenTTLMinutes %d: accepted %v, want %v (%v)", ttl, got, ok, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "TokenTTLMinutes "+strconv.Itoa(ttl)) {
+			t.Errorf("TokenTTLMinutes %d: the error does not name it: %v", ttl, err)
+		}
+		if ttl == 0 && a.TokenTTLMinutes != DefaultTokenTTLMinutes {
+			t.Errorf("the default TTL is %d, want %d", a.TokenTTLMinutes, DefaultTokenTTLMinutes)
+		}
+	}
+	if _, err := RenderToken(TokenData{Worker: "w", TokenID: "abcdef", TokenSecret: "0123456789abcdef"}); err == nil {
+		t.Error("a token script with a TTL of 0 rendered")
 	}
 }

@@ -123,11 +123,11 @@ CAKEY
   update_file /etc/metalk8s/kubeadm-init.yaml 0600 <<'KUBEADM' || true
 apiVersion: kubeadm.k8s.io/v1beta4
 bootstrapTokens:
-- description: metalk8s join token
+- description: metalk8s init token, unused
   groups:
   - system:bootstrappers:kubeadm:default-node-token
-  token: ip9lk0.ci1gh4ceqr2hbt9b
-  ttl: 1h0m0s
+  token: null
+  ttl: 1m0s
   usages:
   - signing
   - authentication

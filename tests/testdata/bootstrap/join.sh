@@ -2,7 +2,9 @@
 # Joins sv-worker-0 to the cluster with kubeadm. Rendered by metalk8s; safe to run again: a node whose
 # join finished is left as it is, one whose join was cut short is reset and joined again, and one
 # joined to a control plane that has moved (a new controller, another API port) is reset and
-# joins the control plane at 198.51.100.1:6443.
+# joins the control plane at 198.51.100.1:6443. The kubeadm join file holds the node's join token: it
+# exists only while this script runs (kubeadm itself deletes the kubelet's bootstrap kubeconfig,
+# the token's other copy, once the kubelet has its certificate).
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
 # a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
@@ -49,6 +51,12 @@ api_server() {
 
 kubelet_conf="$root/etc/kubernetes/kubelet.conf"
 finished="$root/etc/metalk8s/join.finished"
+join_file="$root/etc/metalk8s/kubeadm-join.yaml"
+if [ -f "$join_file" ]; then
+  # Left by an earlier metalk8s, which kept it, with the join token every worker shared.
+  rm -f "$join_file"
+  log "removed the join file an earlier run left"
+fi
 endpoint="198.51.100.1:6443"
 if [ ! -f "$finished" ] && [ -f "$kubelet_conf" ]; then
   # kubeadm join ran, but this script did not see it finish: keep a node the cluster knows,
@@ -70,6 +78,7 @@ if [ -f "$finished" ]; then
   log "sv-worker-0 has already joined"
   exit 0
 fi
+trap 'rm -f "$join_file"' EXIT
 update_file /etc/metalk8s/kubeadm-join.yaml 0600 <<'KUBEADM' || true
 apiVersion: kubeadm.k8s.io/v1beta4
 discovery:
@@ -77,7 +86,7 @@ discovery:
     apiServerEndpoint: 198.51.100.1:6443
     caCertHashes:
     - sha256:4bb1db4a869fc9f717f23ecfc03efaac5415ac9f3e7ae7e9bb4e11243634ec8d
-    token: ip9lk0.ci1gh4ceqr2hbt9b
+    token: eooxkl.2kuic8ebrb7vwops
 kind: JoinConfiguration
 nodeRegistration:
   criSocket: unix:///run/containerd/containerd.sock

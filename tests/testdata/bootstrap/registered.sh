@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Waits until sv-worker-0 is registered in the cluster. Runs on the controller; the delete action
-# of this step drains and removes the node (metalk8s-remove-node).
+# Waits until sv-worker-0 is registered in the cluster, then deletes its join token: a registered
+# node has its own credentials, and no join credential outlives its join. Runs on the controller;
+# the delete action of this step drains and removes the node (metalk8s-remove-node).
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
 # a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
@@ -30,7 +31,12 @@ wait_for() {
   done
 }
 
+kubeconfig="$root/etc/kubernetes/admin.conf"
 wait_for 600 "node sv-worker-0 to register" \
-  kubectl --kubeconfig "$root/etc/kubernetes/admin.conf" get node "sv-worker-0"
+  kubectl --kubeconfig "$kubeconfig" get node "sv-worker-0"
 log "sv-worker-0 is registered"
+if kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token-eooxkl" >/dev/null 2>&1; then
+  kubectl --kubeconfig "$kubeconfig" -n kube-system delete secret "bootstrap-token-eooxkl" --ignore-not-found >&2
+  log "the join token of sv-worker-0 is deleted"
+fi
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure the bootstrap token ip9lk0 exists so that sv-worker-0 can join. Runs on the
-# controller. The token is written as a Secret from standard input, never as a command-line
-# argument. Safe to run again: an existing token is left as it is.
+# Makes sv-worker-0's own join token, eooxkl, so that it can join. Runs on the controller.
+# The token is written as a Secret from standard input, never as a command-line argument, valid
+# 60 minutes from now; the worker's registration step deletes it once the node is
+# registered. Safe to run again: a registered node needs no token, and an existing one is left as
+# it is (the controller manager's token cleaner deletes an expired one when it expires).
 # The script arrives on standard input (bash -s). Its body is one block, closed on its last line:
 # bash reads the whole block before running any of it, and every command then reads /dev/null, so
 # a child that reads standard input (a dpkg prompt) cannot eat the rest of the script.
@@ -17,38 +19,30 @@ log() {
 }
 
 kubeconfig="$root/etc/kubernetes/admin.conf"
-if kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token-ip9lk0" >/dev/null 2>&1; then
-  log "bootstrap token ip9lk0 exists"
+if kubectl --kubeconfig "$kubeconfig" get node "sv-worker-0" >/dev/null 2>&1; then
+  log "sv-worker-0 is registered: it needs no join token"
+  exit 0
+fi
+if kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token-eooxkl" >/dev/null 2>&1; then
+  log "the join token of sv-worker-0 exists"
   exit 0
 fi
 expiration=$(date -u -d '+60 minutes' +%Y-%m-%dT%H:%M:%SZ)
-# create, not apply: token steps of workers added together run at once, and each may find no
-# Secret above. The first create wins; the others are refused with AlreadyExists, which is success
-# once the Secret is there.
-if ! out=$(kubectl --kubeconfig "$kubeconfig" create -f - 2>&1 <<TOKEN
+kubectl --kubeconfig "$kubeconfig" create -f - >&2 <<TOKEN
 apiVersion: v1
 kind: Secret
 metadata:
-  name: bootstrap-token-ip9lk0
+  name: bootstrap-token-eooxkl
   namespace: kube-system
 type: bootstrap.kubernetes.io/token
 stringData:
-  description: metalk8s join token
-  token-id: ip9lk0
-  token-secret: ci1gh4ceqr2hbt9b
+  description: metalk8s join token of sv-worker-0
+  token-id: eooxkl
+  token-secret: 2kuic8ebrb7vwops
   expiration: $expiration
   usage-bootstrap-authentication: "true"
   usage-bootstrap-signing: "true"
   auth-extra-groups: system:bootstrappers:kubeadm:default-node-token
 TOKEN
-); then
-  if [[ $out == *AlreadyExists* ]] && kubectl --kubeconfig "$kubeconfig" -n kube-system get secret "bootstrap-token-ip9lk0" >/dev/null 2>&1; then
-    log "bootstrap token ip9lk0 was created by another step"
-    exit 0
-  fi
-  printf '%s\n' "$out" >&2
-  exit 1
-fi
-printf '%s\n' "$out" >&2
-log "bootstrap token ip9lk0 created, valid for 60 minutes"
+log "the join token of sv-worker-0 is made, valid until $expiration"
 }

@@ -1,8 +1,8 @@
 # kubeadm config images pull|list, init, join, upgrade plan|apply|node, certs check-expiration, certs
 # renew all and reset, with kubeadm's preflight checks on the
 # files they leave: init writes the control plane's files (the API server then answers kubectl),
-# join writes kubelet.conf (pointing at the configuration's API server endpoint), reset removes
-# them.
+# join writes kubelet.conf (pointing at the configuration's API server endpoint) and keeps the
+# configuration it joined with in $state/joined-with, reset removes them.
 #
 # --config FILE is loaded the way kubeadm v1.37.2 loads it (cmd/kubeadm/app/util/config and
 # util/marshal.go): the file is split into YAML documents on "---" lines; every document needs an
@@ -136,6 +136,8 @@ case "${1:-} ${2:-} ${3:-}" in
   available kubelet.conf
   mkdir -p "$k8s"
   server=$(sed -n 's/^ *apiServerEndpoint: //p' "$3")
+  # The configuration joined with, for the tests: the script removes its file afterwards.
+  cp "$3" "$state/joined-with"
   printf 'clusters:\n- cluster:\n    server: https://%s\n' "$server" >"$k8s/kubelet.conf"
   chmod 0600 "$k8s/kubelet.conf"
   echo "This node has joined the cluster"

@@ -1,6 +1,6 @@
 # kubectl --kubeconfig FILE [-n NAMESPACE] VERB ... answers from $state: the API server is up when
 # its static pod manifest exists; Secrets are $state/secrets/NAMESPACE/NAME (written by create from
-# standard input), Nodes $state/nodes/NAME, drained (cordoned) Nodes $state/drained/NAME, the
+# standard input, removed by delete), Nodes $state/nodes/NAME, drained (cordoned) Nodes $state/drained/NAME, the
 # kubeadm-config ConfigMap $state/kubeadm-config.
 kubeconfig='' namespace=default args=()
 while [ $# -gt 0 ]; do
@@ -33,6 +33,26 @@ case "${1:-} ${2:-}" in
   [ $# -eq 3 ] || unsupported
   [ -f "$state/secrets/$namespace/$3" ] || notfound secrets "$3"
   echo "$3"
+  ;;
+"get secrets")
+  # The bootstrap token Secrets of the namespace, each as its name and its description as the
+  # Secret's data holds it, base64 (the stand-in's Secrets are the documents created, with
+  # stringData); a Secret without one prints an empty description, as jsonpath does.
+  { [ $# -eq 6 ] && [ "$3" = --field-selector ] && [ "$4" = type=bootstrap.kubernetes.io/token ] && [ "$5" = -o ] &&
+    [ "$6" = 'jsonpath={range .items[*]}{.metadata.name}{" "}{.data.description}{"\n"}{end}' ]; } || unsupported
+  for f in "$state/secrets/$namespace"/*; do
+    [ -f "$f" ] || continue
+    grep -q '^type: bootstrap.kubernetes.io/token$' "$f" || continue
+    description=$(sed -n 's/^  description: //p' "$f")
+    printf '%s %s\n' "${f##*/}" "$(printf '%s' "$description" | base64 -w0)"
+  done
+  ;;
+"delete secret")
+  { [ $# -eq 4 ] && [ "$4" = --ignore-not-found ]; } || unsupported
+  if [ -f "$state/secrets/$namespace/$3" ]; then
+    rm -f "$state/secrets/$namespace/$3"
+    echo "secret \"$3\" deleted"
+  fi
   ;;
 "create -f")
   # As the API server does, a second create of the same object is refused: AlreadyExists, exit 1.
