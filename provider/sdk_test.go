@@ -149,10 +149,13 @@ print(f"{calls} calls checked")
 // (METALK8S_PYTHON: Debian's python3, whose packages scripts/test.sh installs). A misspelt
 // keyword in the example must fail the check.
 //
-// The import of pulumi stops where a dependency is missing: pulumi 3.276.0's __init__ imports
-// runtime/_instrumentation, which imports opentelemetry, which Debian 12 does not package (and
-// PyPI is out of reach here). The test then reports that exact failure and checks that nothing
-// else failed before it; any other import error fails the test.
+// The import stops where a dependency is missing: with Debian 12's packages (grpcio 1.51,
+// protobuf 3.21, dill 0.3.6, semver 2.10, yaml 6.0, below the versions pulumi asks for, whose
+// numbers Python does not check at import) the import of pulumi 3.276.0 goes through
+// pulumi/__init__.py, runtime/__init__.py, mocks.py, stack.py and settings.py to
+// runtime/_context.py, which imports opentelemetry: Debian 12 does not package it and PyPI is out
+// of reach here. The test accepts exactly that failure, raised there and reached from the
+// generated SDK's own __init__.py; any other import error fails it.
 func TestPythonSDK(t *testing.T) {
 	py := needTool(t, "METALK8S_PYTHON", "python3 (Debian's, with python3-grpcio and friends)")
 	_, pkg := goldenSchema(t)
@@ -191,9 +194,11 @@ func TestPythonSDK(t *testing.T) {
 	switch {
 	case err == nil:
 		t.Logf("imported: %s", strings.TrimSpace(out))
-	case strings.Contains(out, "No module named 'opentelemetry'") &&
-		strings.Contains(out, "pulumi_metalk8s/__init__.py") && strings.Contains(out, "runtime/_instrumentation.py"):
-		t.Logf("the import reached pulumi's runtime/_instrumentation and stopped: opentelemetry is not installable here\n%s", out)
+	case strings.HasSuffix(strings.TrimSpace(out), "ModuleNotFoundError: No module named 'opentelemetry'") &&
+		strings.Contains(out, "pulumi_metalk8s/__init__.py") && strings.Contains(out, "pulumi_metalk8s/_utilities.py") &&
+		strings.Contains(out, "pulumi/runtime/_context.py"):
+		t.Logf("the import went from pulumi_metalk8s through pulumi's runtime to runtime/_context.py and stopped "+
+			"there: opentelemetry is not installable here\n%s", out)
 	default:
 		t.Fatalf("importing the SDK: %v\n%s", err, out)
 	}
