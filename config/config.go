@@ -8,6 +8,9 @@ package config
 // Key is the stack configuration key that holds the whole object.
 const Key = "metalk8s:cluster"
 
+// A field tagged secret:"true" holds a secret (a password, a private key): the program hands it
+// on only as a secret input, and the component package declares it secret in its schema.
+
 // Cluster is the whole stack configuration. Every field documents its default; an empty value
 // means "use the default". It describes one of two modes: Equinix Metal (the keys from Project to
 // SSH, MetalKeys), or the servers mode (Servers), the cluster on servers that exist. The keys from
@@ -154,7 +157,7 @@ type BGP struct {
 	// ASN is the project's local ASN, announced by every node. Default 65000.
 	ASN *int64 `json:"asn,omitempty"`
 	// MD5Password protects the sessions with the top-of-rack routers. Optional; set it as a secret.
-	MD5Password string `json:"md5Password,omitempty"`
+	MD5Password string `json:"md5Password,omitempty" secret:"true"`
 }
 
 // ElasticIPBlock is one reserved IPv4 block.
@@ -173,5 +176,5 @@ type ElasticIPBlock struct {
 type SSH struct {
 	// PrivateKey is an unencrypted OpenSSH or PEM private key, set as a secret. Optional: when
 	// empty an ED25519 key is generated and kept (secret) in the stack state.
-	PrivateKey string `json:"privateKey,omitempty"`
+	PrivateKey string `json:"privateKey,omitempty" secret:"true"`
 }

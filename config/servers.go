@@ -35,7 +35,7 @@ type ServersSSH struct {
 	User string `json:"user,omitempty"`
 	// PrivateKey is an unencrypted OpenSSH or PEM private key every server trusts (required; set
 	// it as a secret).
-	PrivateKey string `json:"privateKey,omitempty"`
+	PrivateKey string `json:"privateKey,omitempty" secret:"true"`
 	// Bastion is the jump host Pulumi reaches the servers through. Optional.
 	Bastion *Bastion `json:"bastion,omitempty"`
 }
@@ -49,7 +49,7 @@ type Bastion struct {
 	// User Pulumi logs in as there. Default: servers.ssh.user.
 	User string `json:"user,omitempty"`
 	// PrivateKey for the jump host, when it is not servers.ssh.privateKey (secret). Optional.
-	PrivateKey string `json:"privateKey,omitempty"`
+	PrivateKey string `json:"privateKey,omitempty" secret:"true"`
 }
 
 // Server is one server.
@@ -81,7 +81,7 @@ type Peer struct {
 	// ASN is the router's ASN (required).
 	ASN int64 `json:"asn"`
 	// MD5Password protects the session (optional; set it as a secret).
-	MD5Password string `json:"md5Password,omitempty"`
+	MD5Password string `json:"md5Password,omitempty" secret:"true"`
 	// Multihop says the router is not on the node's link and is reached through the server's
 	// gateway (a link-local route server). Default false: directly connected.
 	Multihop bool `json:"multihop,omitempty"`

@@ -80,15 +80,23 @@ type producer struct {
 	checkPools    func([]topology.LoadBalancerPool) []topology.LoadBalancerPool
 }
 
-// Deploy registers the components for a parsed configuration: the producer of the machines
+// Deploy registers the components of the stack for a parsed configuration, named ClusterName and
+// at the top of the stack (see Compose).
+func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
+	return Compose(ctx, ClusterName, cfg)
+}
+
+// Compose registers the components for a parsed configuration: the producer of the machines
 // (MetalCluster, or ServerCluster in the servers mode), then CalicoBGP on its nodes and peers,
 // then MetalLBPools once Calico is ready. The LoadBalancer pools are built once and handed to both
-// Kubernetes components.
-func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
+// Kubernetes components. name prefixes every resource name; opts go to each component, so that a
+// caller can place them under its own component (pulumi.Parent), as the metalk8s component
+// package does: two clusters in one stack need two names.
+func Compose(ctx *pulumi.Context, name string, cfg *config.Cluster, opts ...pulumi.ResourceOption) (*Outputs, error) {
 	out := &Outputs{Mode: topology.LoadBalancerMode(cfg.LoadBalancer.Mode), IngressEnabled: cfg.Ingress.Enabled}
 	var p producer
 	if cfg.Servers != nil {
-		servers, err := servercluster.NewServerCluster(ctx, ClusterName, ServersArgs(cfg))
+		servers, err := servercluster.NewServerCluster(ctx, name, ServersArgs(cfg), opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +107,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 			p.nodes = append(p.nodes, calicobgp.Node{Name: n.Name, Info: n.Info})
 		}
 	} else {
-		cluster, err := metalcluster.NewMetalCluster(ctx, ClusterName, ClusterArgs(cfg))
+		cluster, err := metalcluster.NewMetalCluster(ctx, name, ClusterArgs(cfg), opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +136,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if cfg.Servers == nil && cfg.BGP.MD5Password != "" {
 		calicoArgs.MD5Password = secret(cfg.BGP.MD5Password)
 	}
-	calico, err := calicobgp.NewCalicoBGP(ctx, ClusterName, calicoArgs)
+	calico, err := calicobgp.NewCalicoBGP(ctx, name, calicoArgs, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +152,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Cluster) (*Outputs, error) {
 	if cfg.Ingress.Enabled {
 		lbArgs.Ingress = &metallbpools.IngressArgs{Pool: cfg.Ingress.Pool}
 	}
-	metallb, err := metallbpools.NewMetalLBPools(ctx, ClusterName, lbArgs)
+	metallb, err := metallbpools.NewMetalLBPools(ctx, name, lbArgs, opts...)
 	if err != nil {
 		return nil, err
 	}

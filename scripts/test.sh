@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
 # the network namespaces of the real control plane, the firewall lab, the BGP lab and the SSH lab;
-# openssh-server's sshd and openssh-client's ssh serve and cross-check the SSH lab).
-apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client)
+# openssh-server's sshd and openssh-client's ssh serve and cross-check the SSH lab). nodejs and npm
+# run tsc on the TypeScript example against the generated SDK; python3 and the Debian packages of
+# the Pulumi Python SDK's dependencies import the generated Python SDK (PyPI is not used: the
+# Pulumi Python SDK's source comes from the Go module cache).
+apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client
+  nodejs npm python3 python3-grpcio python3-protobuf python3-dill python3-semver python3-yaml
+  python3-packaging python3-typing-extensions python3-six)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -34,6 +39,14 @@ if [ -z "${METALK8S_KUBE_TOOLS:-}" ]; then
   echo "   in $METALK8S_KUBE_TOOLS ($((SECONDS - start)) s)"
 fi
 export METALK8S_KUBE_TOOLS
+
+# TypeScript and the Pulumi Node.js SDK for the generated TypeScript SDK's test, exact versions
+# from npm, cached by version (a second run installs nothing); Debian's python3 for the Python SDK.
+echo "== npm packages for the SDK tests (scripts/sdk-tools.sh)"
+METALK8S_NODE_MODULES=$(bash scripts/sdk-tools.sh)
+echo "   in $METALK8S_NODE_MODULES"
+export METALK8S_NODE_MODULES
+export METALK8S_PYTHON=${METALK8S_PYTHON:-/usr/bin/python3}
 
 echo "== go test ./..."
 # CI=true makes a test that cannot find a tool fail instead of skip. The script harness of

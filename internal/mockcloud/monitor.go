@@ -53,6 +53,14 @@ func (c *Cloud) Run(program pulumi.RunFunc, project, stack string, cfg map[strin
 	})
 }
 
+// Mocks answers the SDK's mock monitor interface from the fake, for an engine other than Run's
+// (pulumi-go-provider's integration server, which constructs a component package's component
+// against it), recording URNs for the given project and stack.
+func (c *Cloud) Mocks(project, stack string) pulumi.MockResourceMonitor {
+	c.project, c.stack = project, stack
+	return mocks{c}
+}
+
 // mocks answers the SDK's mock monitor from the fake: registrations and reads arrive with the
 // whole request, so the fake records dependencies and options as it does over gRPC.
 type mocks struct{ cloud *Cloud }
