@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # the Pulumi Python SDK's dependencies import the generated Python SDK (PyPI is not used: the
 # Pulumi Python SDK's source comes from the Go module cache).
 apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client
-  nodejs npm python3 python3-grpcio python3-protobuf python3-dill python3-semver python3-yaml
+  python3 python3-grpcio python3-protobuf python3-dill python3-semver python3-yaml
   python3-packaging python3-typing-extensions python3-six)
 
 as_root() {
@@ -22,6 +22,11 @@ missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# Node.js and npm from Debian only when the machine has none: a machine with NodeSource's nodejs
+# (which bundles npm) cannot take Debian's npm package (nodejs: Conflicts: npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq
