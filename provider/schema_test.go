@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/blang/semver"
-	blangsemver "github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/integration"
 	pschema "github.com/pulumi/pulumi/pkg/v3/codegen/schema"
@@ -255,7 +254,7 @@ type noLoader struct{}
 
 var errNoLoad = errors.New("the metalk8s schema refers to no other package")
 
-func (noLoader) LoadPackage(string, *blangsemver.Version) (*pschema.Package, error) {
+func (noLoader) LoadPackage(string, *semver.Version) (*pschema.Package, error) {
 	return nil, errNoLoad
 }
 
@@ -263,7 +262,7 @@ func (noLoader) LoadPackageV2(context.Context, *pschema.PackageDescriptor) (*psc
 	return nil, errNoLoad
 }
 
-func (noLoader) LoadPackageReference(string, *blangsemver.Version) (pschema.PackageReference, error) {
+func (noLoader) LoadPackageReference(string, *semver.Version) (pschema.PackageReference, error) {
 	return nil, errNoLoad
 }
 
