@@ -29,9 +29,13 @@ func (e FieldError) Error() string {
 // Errors is every problem found in one configuration, reported together.
 type Errors []FieldError
 
-func (es Errors) Error() string {
+func (es Errors) Error() string { return ListErrors("invalid stack configuration "+Key, es) }
+
+// ListErrors is what, then how many problems and one line for each: the message of every
+// all-at-once report (the stack configuration's, the component package's inputs').
+func ListErrors(what string, es []FieldError) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid stack configuration %s (%d problem", Key, len(es))
+	fmt.Fprintf(&b, "%s (%d problem", what, len(es))
 	if len(es) != 1 {
 		b.WriteString("s")
 	}

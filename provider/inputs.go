@@ -18,19 +18,7 @@ import (
 // name their key.
 type InputErrors []config.FieldError
 
-func (es InputErrors) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "invalid inputs (%d problem", len(es))
-	if len(es) != 1 {
-		b.WriteString("s")
-	}
-	b.WriteString("):")
-	for _, e := range es {
-		b.WriteString("\n  - ")
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+func (es InputErrors) Error() string { return config.ListErrors("invalid inputs", es) }
 
 // DecodeInputs turns a component's inputs into the configuration the program composes, through
 // config.Parse: the same strict decoding, defaults and validation as the stack configuration
