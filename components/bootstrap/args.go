@@ -98,8 +98,18 @@ type APIAccess struct {
 type BootstrapArgs struct {
 	// Controller is the single control-plane host (required).
 	Controller Host
+	// Controllers are the control-plane hosts after Controller: none (one controller), 2 or 4
+	// (three or five, stacked etcd). They join with kubeadm join --control-plane one after another,
+	// once Controller is initialised, in parallel with the workers' joins; they need APIAddress.
+	Controllers []Host
 	// Workers join the cluster in parallel.
 	Workers []Host
+	// APIAddress is the control plane's stable IPv4 address (without a prefix length): every
+	// controller whose API server is ready holds it (as a /32 on its loopback, which Calico
+	// announces to the routers once CalicoBGP runs), and the exported kubeconfig uses it.
+	// Required with Controllers; with one controller it makes a cluster that can take more later.
+	// Nil: the control plane is Controller's private address (one controller only).
+	APIAddress pulumi.StringInput
 	// Kubernetes holds the cluster settings.
 	Kubernetes KubernetesArgs
 	// APIAccess chooses between a public, allow-listed API server and a private one (required).
