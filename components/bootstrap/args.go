@@ -178,7 +178,12 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 		}
 	}
 	port(&a.Controller.SSHPort)
-	a.Workers = append([]Host(nil), a.Workers...) // the caller's slice stays as it was
+	// The caller's slices stay as they were.
+	a.Controllers = append([]Host(nil), a.Controllers...)
+	for i := range a.Controllers {
+		port(&a.Controllers[i].SSHPort)
+	}
+	a.Workers = append([]Host(nil), a.Workers...)
 	for i := range a.Workers {
 		port(&a.Workers[i].SSHPort)
 	}
@@ -201,12 +206,15 @@ func (a BootstrapArgs) withDefaults() BootstrapArgs {
 func (a BootstrapArgs) validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	hosts := append([]Host{a.Controller}, a.Workers...)
+	hosts := append(append([]Host{a.Controller}, a.Controllers...), a.Workers...)
 	seen := map[string]bool{}
 	for i, h := range hosts {
 		label := "Controller"
-		if i > 0 {
-			label = fmt.Sprintf("Workers[%d]", i-1)
+		switch k := len(a.Controllers); {
+		case i > k:
+			label = fmt.Sprintf("Workers[%d]", i-k-1)
+		case i > 0:
+			label = fmt.Sprintf("Controllers[%d]", i-1)
 		}
 		switch {
 		case h.Name == "" || seen[h.Name]:
@@ -232,6 +240,12 @@ func (a BootstrapArgs) validate() error {
 		if b.PrivateKey == nil {
 			add("Bastion.PrivateKey is required (it defaults to SSHPrivateKey)")
 		}
+	}
+	switch n := len(a.Controllers); {
+	case n != 0 && n != 2 && n != 4:
+		add("Controllers: %d of them make %d controllers; etcd needs an odd number: 1, 3 or 5 in all (0, 2 or 4 here)", n, n+1)
+	case n > 0 && a.APIAddress == nil:
+		add("APIAddress is required with Controllers: the controllers share it")
 	}
 	if a.Controller.PublicIPv4 == nil && !a.APIAccess.PrivateOnly {
 		add("Controller.PublicIPv4 is required unless APIAccess.PrivateOnly: the API server's allowed sources reach it there")

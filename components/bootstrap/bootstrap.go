@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -52,8 +53,13 @@ type Bootstrap struct {
 	// Certs installs the controller's daily renewal of kubeadm's own certificates and runs it;
 	// it runs again with every new AdminCert.
 	Certs *remote.Command
+	// ControllerCerts are the same steps on the controllers that join, by node name.
+	ControllerCerts map[string]*remote.Command
 	// Workers are the per-worker steps, by node name.
 	Workers map[string]*WorkerSteps
+	// Controllers are the steps of the controllers that join (every one after the first), by
+	// node name: each joins once the one before it is registered.
+	Controllers map[string]*WorkerSteps
 	// Guard checks on the controller that the running cluster can take the configuration (no
 	// downgrade, no skipped minor release); every other step waits for it.
 	Guard *remote.Command
@@ -83,13 +89,14 @@ func (b *Bootstrap) RunScript(ctx *pulumi.Context, name string, script pulumi.St
 	return cmd.Stdout, cmd, nil
 }
 
-// WorkerSteps are the remote steps that add one worker.
+// WorkerSteps are the remote steps that add one worker, or one controller after the first.
 type WorkerSteps struct {
-	// Token makes the worker's own join token, unless the node is registered (on the controller).
+	// Token makes the node's own join token, unless the node is registered (on the first
+	// controller); for a controller it uploads the control-plane certificates again first.
 	Token *remote.Command
-	// Join runs kubeadm join (on the worker); deleting it resets the worker.
+	// Join runs kubeadm join (on the node); deleting it resets the node.
 	Join *remote.Command
-	// Registered waits for the node object, then deletes the worker's join token (on the
+	// Registered waits for the node object, then deletes the node's join token (on the first
 	// controller); deleting it drains and deletes the node.
 	Registered *remote.Command
 }
@@ -103,7 +110,8 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %w", name, err)
 	}
-	b := &Bootstrap{Prepare: map[string]*remote.Command{}, Workers: map[string]*WorkerSteps{}, Upgrades: map[string]*UpgradeSteps{}}
+	b := &Bootstrap{Prepare: map[string]*remote.Command{}, Workers: map[string]*WorkerSteps{},
+		Controllers: map[string]*WorkerSteps{}, Upgrades: map[string]*UpgradeSteps{}}
 	if err := ctx.RegisterComponentResource(TypeToken, name, b, opts...); err != nil {
 		return nil, err
 	}
@@ -116,13 +124,16 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	if err := s.credentials(); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: credentials: %w", name, err)
 	}
+	if err := s.controlPlaneAddress(); err != nil {
+		return nil, fmt.Errorf("bootstrap %q: certificate key: %w", name, err)
+	}
 	guard, err := s.guard()
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %s: guard: %w", name, a.Controller.Name, err)
 	}
 	s.guardStep, b.Guard = guard, guard
-	for _, h := range append([]Host{a.Controller}, a.Workers...) {
-		cmd, err := s.prepare(h, h.Name == a.Controller.Name)
+	for i, h := range s.hosts() {
+		cmd, err := s.prepare(h, i <= len(a.Controllers))
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap %q: %s: prepare: %w", name, h.Name, err)
 		}
@@ -140,14 +151,24 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		return nil, fmt.Errorf("bootstrap %q: %s: upgrade: %w", name, a.Controller.Name, err)
 	}
 	b.Upgrades[a.Controller.Name] = &UpgradeSteps{Upgrade: s.controlPlaneUpgrade}
+	// etcd takes one new member at a time: each controller joins once the one before is registered.
+	after := []pulumi.Resource{init}
+	for _, c := range a.Controllers {
+		cs, err := s.member(c, true, b.Prepare[c.Name], after...)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %s: control-plane join: %w", name, c.Name, err)
+		}
+		b.Controllers[c.Name] = cs
+		after = []pulumi.Resource{cs.Registered}
+	}
 	for _, w := range a.Workers {
-		ws, err := s.worker(w, init, b.Prepare[w.Name])
+		ws, err := s.member(w, false, b.Prepare[w.Name], init)
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap %q: %s: join: %w", name, w.Name, err)
 		}
 		b.Workers[w.Name] = ws
 	}
-	upgrades, err := s.upgradeWorkers(s.controlPlaneUpgrade, b.Workers, b.Prepare)
+	upgrades, err := s.upgradeWorkers(s.controlPlaneUpgrade, b.Controllers, b.Workers, b.Prepare)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %q: upgrade: %w", name, err)
 	}
@@ -155,20 +176,32 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		b.Upgrades[n] = u
 	}
 	b.APIEndpoint = s.apiEndpoint()
+	direct := s.controllerEndpoint()
 	admin, err := s.adminCredential()
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %q: admin credential: %w", name, err)
 	}
 	b.AdminCert = admin.cert
-	if b.Certs, err = s.certs(init, admin.cert); err != nil {
+	if b.Certs, err = s.certs(a.Controller, init, admin.cert); err != nil {
 		return nil, fmt.Errorf("bootstrap %q: %s: certificates: %w", name, a.Controller.Name, err)
 	}
+	b.ControllerCerts = map[string]*remote.Command{}
+	for _, c := range a.Controllers {
+		if b.ControllerCerts[c.Name], err = s.certs(c, b.Controllers[c.Name].Join, admin.cert); err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %s: certificates: %w", name, c.Name, err)
+		}
+	}
 	// The kubeconfig names init's ID, so that it (and the provider) wait for the control plane.
-	b.Kubeconfig = pulumi.ToSecret(pulumi.All(b.APIEndpoint, s.caCert, admin.cert.CertPem, admin.key, init.ID()).ApplyT(func(v []any) (string, error) {
-		return AdminKubeconfig(v[0].(string), v[1].(string), v[2].(string), v[3].(string))
-	})).(pulumi.StringOutput)
+	kubeconfig := func(server pulumi.StringOutput) pulumi.StringOutput {
+		return pulumi.ToSecret(pulumi.All(server, s.caCert, admin.cert.CertPem, admin.key, init.ID()).ApplyT(func(v []any) (string, error) {
+			return AdminKubeconfig(v[0].(string), v[1].(string), v[2].(string), v[3].(string))
+		})).(pulumi.StringOutput)
+	}
+	b.Kubeconfig = kubeconfig(b.APIEndpoint)
 	b.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
-		Kubeconfig: b.Kubeconfig,
+		// Pulumi's provider talks to the first controller itself: the API address answers only
+		// once Calico, which this provider installs, announces it.
+		Kubeconfig: kubeconfig(direct),
 		// A renewed client certificate changes the kubeconfig: with a cluster identifier the
 		// Kubernetes provider takes that as an update, not as another cluster (its DiffConfig
 		// drops every replacement while clusterIdentifier is set and unchanged). A new control
@@ -207,6 +240,44 @@ type steps struct {
 	// controlPlaneUpgrade moves the control plane to Kubernetes.Version; joins wait for it, so
 	// that a worker added with a version change joins a control plane already at that version.
 	controlPlaneUpgrade *remote.Command
+	// apiAddress is APIAddress, checked to be an IPv4 address, "" without one; certificateKey
+	// the certificate key of the control-plane certificates (secret), "" without an API address.
+	apiAddress, certificateKey pulumi.StringOutput
+}
+
+// hosts are the controllers, first the first one, then the workers.
+func (s *steps) hosts() []Host {
+	out := append([]Host{s.args.Controller}, s.args.Controllers...)
+	return append(out, s.args.Workers...)
+}
+
+// controlPlaneAddress checks the API address once it is known and, with one, makes the
+// certificate key: 32 random bytes as 64 hex digits (kubeadm's CertificateKeySize), the SHA-256
+// of a random password, secret from the start (a random ID's value would be its resource ID, which
+// the state keeps in clear).
+func (s *steps) controlPlaneAddress() error {
+	if s.args.APIAddress == nil {
+		s.apiAddress, s.certificateKey = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+		return nil
+	}
+	s.apiAddress = s.args.APIAddress.ToStringOutput().ApplyT(func(a string) (string, error) {
+		if ip, err := netip.ParseAddr(a); err != nil || !ip.Is4() {
+			return "", fmt.Errorf("APIAddress %q: not an IPv4 address", a)
+		}
+		return a, nil
+	}).(pulumi.StringOutput)
+	p, err := random.NewRandomPassword(s.ctx, s.name+"-certificate-key", &random.RandomPasswordArgs{
+		Length: pulumi.Int(64), Special: pulumi.Bool(false),
+		Keepers: pulumi.StringMap{"machine": machineID(s.args.Controller)},
+	}, s.parent)
+	if err != nil {
+		return err
+	}
+	s.certificateKey = pulumi.ToSecret(p.Result.ApplyT(func(r string) string {
+		sum := sha256.Sum256([]byte(r))
+		return hex.EncodeToString(sum[:])
+	})).(pulumi.StringOutput)
+	return nil
 }
 
 func (s *steps) credentials() error {
@@ -303,11 +374,10 @@ func (s *steps) adminCredential() (adminCredentials, error) {
 	return adminCredentials{cert: cert, key: pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)}, nil
 }
 
-// certs is the controller's certificate step: it installs the daily renewal of kubeadm's
+// certs is a controller's certificate step: it installs the daily renewal of kubeadm's
 // certificates and runs it once. It runs again when the controller or its script changes, and
 // with every new admin certificate (the pulumi up that renews that one checks kubeadm's too).
-func (s *steps) certs(init *remote.Command, admin *tls.LocallySignedCert) (*remote.Command, error) {
-	c := s.args.Controller
+func (s *steps) certs(c Host, init *remote.Command, admin *tls.LocallySignedCert) (*remote.Command, error) {
 	script, err := RenderRenewal(RenewalData{Node: c.Name, Days: s.args.Kubernetes.CertRenewalDays})
 	if err != nil {
 		return nil, err
@@ -386,13 +456,14 @@ func (s *steps) asRoot(cmd string) string {
 	return "sudo --non-interactive " + cmd
 }
 
-// spec is the cluster description the kubeadm documents are built from, once addresses are known.
+// spec is the cluster description the kubeadm documents are built from, once addresses are known
+// (the API address and certificate key are set by the caller, when there is one).
 func (s *steps) spec(private, public string) clusterSpec {
 	return clusterSpec{
 		Kubernetes: s.args.Kubernetes, Access: s.args.APIAccess,
 		ControllerName: s.args.Controller.Name, ControllerPrivate: private, ControllerPublic: public,
 		ControllerLabels: s.args.Controller.Labels,
-		// Without workers the controller is the only node: it must run workloads.
+		// Without workers the controllers are the only nodes: they must run workloads.
 		ControllerRunsWorkloads: len(s.args.Workers) == 0,
 	}
 }
@@ -429,14 +500,16 @@ func (s *steps) init(prepared *remote.Command) (*remote.Command, error) {
 	if public == nil {
 		public = pulumi.String("")
 	}
-	script := pulumi.All(c.PrivateIPv4, public, s.caCert, s.caKey).
+	script := pulumi.All(c.PrivateIPv4, public, s.caCert, s.caKey, s.apiAddress, s.certificateKey).
 		ApplyT(func(v []any) (string, error) {
 			spec := s.spec(v[0].(string), v[1].(string))
+			spec.APIAddress, spec.CertificateKey = v[4].(string), v[5].(string)
 			cfg, err := spec.InitConfig()
 			if err != nil {
 				return "", err
 			}
-			return RenderInit(InitData{Node: c.Name, Endpoint: spec.Endpoint(), CACert: v[2].(string), CAKey: v[3].(string), Config: cfg})
+			return RenderInit(InitData{Node: c.Name, Endpoint: spec.Endpoint(), CACert: v[2].(string), CAKey: v[3].(string), Config: cfg,
+				UploadCerts: spec.ha(), Private: spec.ControllerPrivate})
 		}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-init", &remote.CommandArgs{
 		Connection: s.connection(c),
@@ -462,7 +535,9 @@ func (s *steps) retireTokens(init *remote.Command) (*remote.Command, error) {
 	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init}))
 }
 
-func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, error) {
+// member registers the token, join and registration of a worker, or of a controller after the
+// first (controlPlane), once after is done.
+func (s *steps) member(w Host, controlPlane bool, prepared *remote.Command, after ...pulumi.Resource) (*WorkerSteps, error) {
 	c := s.args.Controller
 	ws := &WorkerSteps{}
 	id, secret, err := s.joinToken(w)
@@ -473,8 +548,12 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	// their triggers: pulumi-command replaces a step only when its triggers change (a changed
 	// standard input runs the create command again), so a joined worker given a new token is not
 	// reset.
+	token := s.shapes.token
+	if controlPlane {
+		token = s.shapes.controllerToken
+	}
 	tokenScript := pulumi.All(id, secret).ApplyT(func(v []any) (string, error) {
-		return withToken(s.shapes.token.forName(w.Name), v[0].(string), v[1].(string))
+		return withToken(token.forName(w.Name), v[0].(string), v[1].(string))
 	}).(pulumi.StringOutput)
 	ws.Token, err = remote.NewCommand(s.ctx, s.name+"-"+w.Name+"-token", &remote.CommandArgs{
 		Connection: s.connection(c),
@@ -482,11 +561,11 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 		Stdin:      pulumi.ToSecret(tokenScript).(pulumi.StringOutput),
 		// A new machine joins with a token of its own, made when its step runs.
 		Triggers: machine(w),
-	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init, s.controlPlaneUpgrade}), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
+	}, s.parent, onItsMachine, pulumi.DependsOn(append([]pulumi.Resource{s.controlPlaneUpgrade}, after...)), pulumi.AdditionalSecretOutputs([]string{"stdin"}))
 	if err != nil {
 		return nil, err
 	}
-	joinScript := pulumi.All(s.joinShape(w.Labels), w.PrivateIPv4, id, secret).ApplyT(func(v []any) (string, error) {
+	joinScript := pulumi.All(s.joinShape(w.Labels, controlPlane), w.PrivateIPv4, id, secret).ApplyT(func(v []any) (string, error) {
 		out, err := shape(v[0].(string)).forNode(w.Name, v[1].(string))
 		if err != nil {
 			return "", err
@@ -517,23 +596,36 @@ func (s *steps) worker(w Host, init, prepared *remote.Command) (*WorkerSteps, er
 	return ws, err
 }
 
-// joinShape is the join script every worker with these labels shares, rendered once per set of
-// labels: rendering it per worker would repeat the same work hundreds of times in a large cluster.
-// It holds stand-ins for the worker's name, address and join token.
-func (s *steps) joinShape(labels map[string]string) pulumi.StringOutput {
-	key := fmt.Sprint(labels)
+// joinShape is the join script every worker (or joining controller) with these labels shares,
+// rendered once per set of labels: rendering it per worker would repeat the same work hundreds of
+// times in a large cluster. It holds stand-ins for the node's name, address and join token.
+func (s *steps) joinShape(labels map[string]string, controlPlane bool) pulumi.StringOutput {
+	key := fmt.Sprint(controlPlane, labels)
 	if sh, ok := s.joinShapes[key]; ok {
 		return sh
 	}
 	c := s.args.Controller
-	sh := pulumi.All(c.PrivateIPv4, s.caHash).ApplyT(func(v []any) (string, error) {
-		spec := s.spec(v[0].(string), "")
+	sh := pulumi.All(c.PrivateIPv4, s.caHash, s.apiAddress, s.certificateKey).ApplyT(func(v []any) (string, error) {
+		first := v[0].(string)
+		if a, err := netip.ParseAddr(first); err != nil || !a.Is4() {
+			return "", fmt.Errorf("%s: address %q is not an IPv4 address", c.Name, first)
+		}
+		spec := s.spec(first, "")
+		spec.APIAddress, spec.CertificateKey = v[2].(string), v[3].(string)
 		spec.Token = tokenIDPlaceholder + "." + tokenSecretPlaceholder
-		cfg, err := spec.JoinConfig(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
+		config := spec.JoinConfig
+		if controlPlane {
+			config = spec.ControlPlaneJoinConfig
+		}
+		cfg, err := config(nodeNamePlaceholder, nodeIPPlaceholder, v[1].(string), labels)
 		if err != nil {
 			return "", err
 		}
-		return RenderJoin(JoinData{Node: nodeNamePlaceholder, Endpoint: spec.Endpoint(), Config: cfg})
+		d := JoinData{Node: nodeNamePlaceholder, Endpoint: spec.Endpoint(), Config: cfg, ControlPlane: controlPlane, Address: nodeIPPlaceholder}
+		if spec.ha() {
+			d.FirstController = first
+		}
+		return RenderJoin(d)
 	}).(pulumi.StringOutput)
 	if s.joinShapes == nil {
 		s.joinShapes = map[string]pulumi.StringOutput{}
@@ -542,8 +634,18 @@ func (s *steps) joinShape(labels map[string]string) pulumi.StringOutput {
 	return sh
 }
 
-// apiEndpoint is the API server URL Pulumi and the kubeconfig use.
+// apiEndpoint is the API server URL the exported kubeconfig uses: the API address, or else the
+// first controller's.
 func (s *steps) apiEndpoint() pulumi.StringOutput {
+	if s.args.APIAddress != nil {
+		return pulumi.Sprintf("https://%s:%d", s.apiAddress, s.args.Kubernetes.APIPort)
+	}
+	return s.controllerEndpoint()
+}
+
+// controllerEndpoint is the first controller's API server URL, which Pulumi's Kubernetes provider
+// uses: its public address, or its private one when the API server is private.
+func (s *steps) controllerEndpoint() pulumi.StringOutput {
 	addr := s.args.Controller.PublicIPv4
 	if s.args.APIAccess.PrivateOnly {
 		addr = s.args.Controller.PrivateIPv4

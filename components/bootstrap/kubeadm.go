@@ -83,7 +83,22 @@ type clusterSpec struct {
 	// Token is the worker's bootstrap token, id.secret, in its JoinConfiguration (a shape holds
 	// stand-ins for it).
 	Token string
+	// APIAddress is the control plane's stable address (BootstrapArgs.APIAddress), empty for a
+	// control plane at the controller's private address.
+	APIAddress string
+	// CertificateKey encrypts the control-plane certificates kubeadm uploads for the controllers
+	// that join (64 hex digits, secret); set with APIAddress.
+	CertificateKey string
 }
+
+// APIName is the control plane's name in kubeadm's controlPlaneEndpoint when the cluster has an
+// API address. Each node maps it in /etc/hosts: to the first controller's private address while
+// it joins (the API address answers only once Calico announces it), then a controller to its own
+// private address and a worker to the API address. The API server certificates name it.
+const APIName = "metalk8s-api"
+
+// ha is a control plane at a stable address, which more controllers can join.
+func (s clusterSpec) ha() bool { return s.APIAddress != "" }
 
 // nodeRegistration binds the kubelet to the node's private address and registers its labels.
 func nodeRegistration(name, privateIP string, labels map[string]string) kubeadm.NodeRegistrationOptions {
@@ -108,26 +123,59 @@ func nodeRegistration(name, privateIP string, labels map[string]string) kubeadm.
 
 func (s clusterSpec) apiPort() string { return strconv.Itoa(s.Kubernetes.APIPort) }
 
-// Endpoint is where the control plane answers on the private network, host:port: kubeadm's
-// controlPlaneEndpoint, and the API server every worker joins and its kubelet talks to.
-func (s clusterSpec) Endpoint() string { return s.ControllerPrivate + ":" + s.apiPort() }
+// Endpoint is kubeadm's controlPlaneEndpoint, host:port, the API server every node joins and its
+// kubelet talks to: the controller's private address, or APIName with an API address.
+func (s clusterSpec) Endpoint() string {
+	if s.ha() {
+		return APIName + ":" + s.apiPort()
+	}
+	return s.ControllerPrivate + ":" + s.apiPort()
+}
 
 // apiServerBindAddress is where the API server listens: everywhere when it is public (the host
-// firewall allow-lists the sources), else only on the private address.
+// firewall allow-lists the sources) or when it must answer at the API address too (on loopback,
+// see the health check), else only on the private address. The ClusterConfiguration holding it is
+// every controller's, so with an API address it cannot name one controller's address.
 func (s clusterSpec) apiServerBindAddress() string {
-	if s.Access.PrivateOnly {
+	if s.Access.PrivateOnly && !s.ha() {
 		return s.ControllerPrivate
 	}
 	return "0.0.0.0"
 }
 
-// certSANs cover every address a kubeconfig may use.
+// certSANs cover every address a kubeconfig may use. kubeadm adds each controller's own
+// advertise address and name and the controlPlaneEndpoint's host (GetAPIServerAltNames in
+// cmd/kubeadm/app/util/pkiutil, v1.37.2); the first controller's addresses stay, as Pulumi's
+// provider reaches that controller directly (it must work before Calico announces the API address).
 func (s clusterSpec) certSANs() []string {
 	sans := []string{s.ControllerPrivate}
 	if !s.Access.PrivateOnly {
 		sans = append(sans, s.ControllerPublic)
 	}
+	if s.ha() {
+		sans = append(sans, s.APIAddress, APIName)
+	}
 	return sans
+}
+
+// etcdArgs bind etcd to the private address and loopback. With an API address they are left to
+// kubeadm, whose defaults are the same per controller (listen-client-urls 127.0.0.1 and the
+// advertise address, advertise-client-urls, listen-peer-urls and initial-advertise-peer-urls at
+// the advertise address, listen-metrics-urls http://127.0.0.1:2381: getEtcdCommand in
+// cmd/kubeadm/app/phases/etcd/local.go, v1.37.2): the ClusterConfiguration is every controller's
+// and cannot name one controller's address.
+func (s clusterSpec) etcdArgs() []kubeadm.Arg {
+	if s.ha() {
+		return nil
+	}
+	private := s.ControllerPrivate
+	return []kubeadm.Arg{
+		{Name: "listen-client-urls", Value: "https://127.0.0.1:2379,https://" + private + ":2379"},
+		{Name: "advertise-client-urls", Value: "https://" + private + ":2379"},
+		{Name: "listen-peer-urls", Value: "https://" + private + ":2380"},
+		{Name: "initial-advertise-peer-urls", Value: "https://" + private + ":2380"},
+		{Name: "listen-metrics-urls", Value: "http://127.0.0.1:2381"},
+	}
 }
 
 // InitConfig is the controller's kubeadm configuration: InitConfiguration, ClusterConfiguration,
@@ -148,6 +196,9 @@ func (s clusterSpec) InitConfig() (string, error) {
 		}},
 		NodeRegistration: nodeRegistration(s.ControllerName, private, s.ControllerLabels),
 		LocalAPIEndpoint: kubeadm.APIEndpoint{AdvertiseAddress: private, BindPort: int32(k.APIPort)},
+		// With an API address kubeadm init uploads the control-plane certificates, encrypted with
+		// this key, for the controllers that join (init runs with --upload-certs).
+		CertificateKey: s.CertificateKey,
 	}
 	if s.ControllerRunsWorkloads {
 		// kubeadm taints a control-plane node NoSchedule when taints is nil, and not at all when
@@ -169,16 +220,7 @@ func (s clusterSpec) InitConfig() (string, error) {
 		},
 		ControllerManager: kubeadm.ControlPlaneComponent{ExtraArgs: loopbackOnly},
 		Scheduler:         kubeadm.ControlPlaneComponent{ExtraArgs: loopbackOnly},
-		Etcd: kubeadm.Etcd{Local: &kubeadm.LocalEtcd{
-			DataDir: "/var/lib/etcd",
-			ExtraArgs: []kubeadm.Arg{
-				{Name: "listen-client-urls", Value: "https://127.0.0.1:2379,https://" + private + ":2379"},
-				{Name: "advertise-client-urls", Value: "https://" + private + ":2379"},
-				{Name: "listen-peer-urls", Value: "https://" + private + ":2380"},
-				{Name: "initial-advertise-peer-urls", Value: "https://" + private + ":2380"},
-				{Name: "listen-metrics-urls", Value: "http://127.0.0.1:2381"},
-			},
-		}},
+		Etcd:              kubeadm.Etcd{Local: &kubeadm.LocalEtcd{DataDir: "/var/lib/etcd", ExtraArgs: s.etcdArgs()}},
 	}
 	kubelet := kubeletConfiguration{
 		APIVersion: kubeletAPIVersion, Kind: "KubeletConfiguration",
@@ -200,7 +242,26 @@ func (s clusterSpec) InitConfig() (string, error) {
 
 // JoinConfig is a worker's kubeadm configuration.
 func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string, labels map[string]string) (string, error) {
-	join := kubeadm.JoinConfiguration{
+	return documents(s.joinConfiguration(name, privateIP, caCertHash, labels))
+}
+
+// ControlPlaneJoinConfig is the kubeadm configuration of a controller that joins: its API server
+// advertises its private address, and it downloads the control-plane certificates with the
+// certificate key.
+func (s clusterSpec) ControlPlaneJoinConfig(name, privateIP, caCertHash string, labels map[string]string) (string, error) {
+	join := s.joinConfiguration(name, privateIP, caCertHash, labels)
+	join.ControlPlane = &kubeadm.JoinControlPlane{
+		LocalAPIEndpoint: kubeadm.APIEndpoint{AdvertiseAddress: privateIP, BindPort: int32(s.Kubernetes.APIPort)},
+		CertificateKey:   s.CertificateKey,
+	}
+	if s.ControllerRunsWorkloads {
+		join.NodeRegistration.Taints = []corev1.Taint{} // as for the first controller
+	}
+	return documents(join)
+}
+
+func (s clusterSpec) joinConfiguration(name, privateIP, caCertHash string, labels map[string]string) kubeadm.JoinConfiguration {
+	return kubeadm.JoinConfiguration{
 		TypeMeta:         metav1.TypeMeta{APIVersion: kubeadmAPIVersion, Kind: "JoinConfiguration"},
 		NodeRegistration: nodeRegistration(name, privateIP, labels),
 		Discovery: kubeadm.Discovery{BootstrapToken: &kubeadm.BootstrapTokenDiscovery{
@@ -209,7 +270,6 @@ func (s clusterSpec) JoinConfig(name, privateIP, caCertHash string, labels map[s
 			CACertHashes:      []string{caCertHash},
 		}},
 	}
-	return documents(join)
 }
 
 // documents serialises objects as one multi-document YAML file.

@@ -16,7 +16,7 @@ import (
 
 // templates are parsed once, when the package loads: rendering runs once per node.
 var templates = template.Must(template.New("bootstrap").
-	Funcs(template.FuncMap{"join": strings.Join}).
+	Funcs(template.FuncMap{"join": strings.Join, "apiName": func() string { return APIName }}).
 	Option("missingkey=error").
 	ParseFS(manifests.Bootstrap, "bootstrap/*.tmpl"))
 
@@ -86,6 +86,11 @@ type InitData struct {
 	CACert, CAKey string
 	// Config is the kubeadm configuration file.
 	Config string
+	// UploadCerts uploads the control-plane certificates for the controllers that join (a cluster
+	// with an API address), and maps APIName to Private in /etc/hosts.
+	UploadCerts bool
+	// Private is the controller's private address.
+	Private string
 }
 
 // TokenData is what a worker's token script is rendered from.
@@ -99,6 +104,8 @@ type TokenData struct {
 	// Description is the token's description (set by RenderToken: workerTokenDescription and
 	// the worker's name).
 	Description string
+	// UploadCerts uploads the control-plane certificates again first: the node is a controller.
+	UploadCerts bool
 }
 
 // JoinData is what a worker's join script is rendered from.
@@ -110,6 +117,13 @@ type JoinData struct {
 	Endpoint string
 	// Config is the kubeadm join configuration.
 	Config string
+	// FirstController is the first controller's private address, which APIName is mapped to in
+	// /etc/hosts unless it is mapped already; empty without an API address.
+	FirstController string
+	// ControlPlane joins a controller; APIName is mapped to its own Address once it has joined.
+	ControlPlane bool
+	// Address is the node's private address.
+	Address string
 }
 
 // RenewalData is what the controller's certificate renewal is rendered from.

@@ -86,6 +86,8 @@ type shapes struct {
 	// registered and token are a worker's registration and token scripts; retireTokens the
 	// controller's retirement of tokens no worker joins with.
 	registered, token, retireTokens shape
+	// controllerToken is the token script of a controller that joins (with an API address).
+	controllerToken shape
 }
 
 func (s *steps) renderShapes() error {
@@ -146,6 +148,14 @@ func (s *steps) renderShapes() error {
 		return fmt.Errorf("join token: %w", err)
 	}
 	s.shapes.token = shape(token)
+	if len(s.args.Controllers) > 0 {
+		ct, err := RenderToken(TokenData{Worker: nodeNamePlaceholder, TokenID: tokenIDPlaceholder, TokenSecret: tokenSecretPlaceholder,
+			TTLMinutes: s.args.TokenTTLMinutes, UploadCerts: true})
+		if err != nil {
+			return fmt.Errorf("join token: %w", err)
+		}
+		s.shapes.controllerToken = shape(ct)
+	}
 	retire, err := RenderRetireTokens(RetireTokensData{Node: s.args.Controller.Name})
 	s.shapes.retireTokens = shape(retire)
 	return err

@@ -137,12 +137,14 @@ func (s *steps) upgradeController(init *remote.Command) (*remote.Command, error)
 
 // upgradeWorkers registers each worker's drain, upgrade and uncordon, in batches of
 // Kubernetes.UpgradeParallelism workers: a batch's drains wait for every uncordon of the batch
-// before it, the first batch for the control plane's upgrade. The steps have no create command:
+// before it, the first batch for the control plane's upgrade. The controllers that joined come
+// first, one at a time (kubeadm upgrade node upgrades a controller's static Pods and its etcd
+// member, and a majority of etcd members must stay up). The steps have no create command:
 // a new worker joins at the configured version, and a cluster being created does not walk a
 // chain of hundreds of steps that have nothing to do. A version change updates them, and Pulumi
 // runs the updates in the order of their dependencies; a step that fails keeps its old inputs,
 // so the next `pulumi up` runs it again.
-func (s *steps) upgradeWorkers(controlPlane *remote.Command, workers map[string]*WorkerSteps, prepared map[string]*remote.Command) (map[string]*UpgradeSteps, error) {
+func (s *steps) upgradeWorkers(controlPlane *remote.Command, controllers, workers map[string]*WorkerSteps, prepared map[string]*remote.Command) (map[string]*UpgradeSteps, error) {
 	out := map[string]*UpgradeSteps{}
 	before := []pulumi.Resource{controlPlane}
 	var batch []pulumi.Resource
@@ -166,13 +168,22 @@ func (s *steps) upgradeWorkers(controlPlane *remote.Command, workers map[string]
 		}
 		shapes[j] = shape(sh)
 	}
-	for i, w := range s.args.Workers {
-		if i > 0 && i%p == 0 {
+	members := map[string]*WorkerSteps{}
+	for n, m := range controllers {
+		members[n] = m
+	}
+	for n, m := range workers {
+		members[n] = m
+	}
+	k := len(s.args.Controllers)
+	for i, w := range append(append([]Host(nil), s.args.Controllers...), s.args.Workers...) {
+		// Batches: each controller alone, then the workers p at a time.
+		if i > 0 && (i <= k || (i-k)%p == 0) {
 			before, batch = batch, nil
 		}
 		us := &UpgradeSteps{}
 		var err error
-		if us.Drain, err = step(w, c, "drain", shapes[0].forName(w.Name), append([]pulumi.Resource{workers[w.Name].Registered}, before...)...); err != nil {
+		if us.Drain, err = step(w, c, "drain", shapes[0].forName(w.Name), append([]pulumi.Resource{members[w.Name].Registered}, before...)...); err != nil {
 			return nil, err
 		}
 		if us.Upgrade, err = step(w, w, "upgrade", shapes[1].forName(w.Name), us.Drain, prepared[w.Name]); err != nil {
