@@ -104,11 +104,13 @@ type BootstrapArgs struct {
 	Controllers []Host
 	// Workers join the cluster in parallel.
 	Workers []Host
-	// APIAddress is the control plane's stable IPv4 address (without a prefix length): every
-	// controller whose API server is ready holds it (as a /32 on its loopback, which Calico
-	// announces to the routers once CalicoBGP runs), and the exported kubeconfig uses it.
-	// Required with Controllers; with one controller it makes a cluster that can take more later.
-	// Nil: the control plane is Controller's private address (one controller only).
+	// APIAddress is the control plane's stable IPv4 address (without a prefix length), which the
+	// exported kubeconfig uses and the API server certificates name. Bootstrap does not make it
+	// reach a controller: the caller routes it to the controllers whose API servers are ready.
+	// With it, kubeadm's controlPlaneEndpoint is APIName, which each node maps in /etc/hosts (see
+	// APIName), and Pulumi's Kubernetes provider talks to Controller directly. Required with
+	// Controllers; with one controller it makes a cluster that can take more later. Nil: the
+	// control plane is Controller's private address (one controller only).
 	APIAddress pulumi.StringInput
 	// Kubernetes holds the cluster settings.
 	Kubernetes KubernetesArgs

@@ -16,7 +16,7 @@ import (
 
 // templates are parsed once, when the package loads: rendering runs once per node.
 var templates = template.Must(template.New("bootstrap").
-	Funcs(template.FuncMap{"join": strings.Join, "apiName": func() string { return APIName }}).
+	Funcs(template.FuncMap{"join": strings.Join}).
 	Option("missingkey=error").
 	ParseFS(manifests.Bootstrap, "bootstrap/*.tmpl"))
 
