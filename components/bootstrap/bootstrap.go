@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/netip"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -261,10 +260,7 @@ func (s *steps) controlPlaneAddress() error {
 		return nil
 	}
 	s.apiAddress = s.args.APIAddress.ToStringOutput().ApplyT(func(a string) (string, error) {
-		if ip, err := netip.ParseAddr(a); err != nil || !ip.Is4() {
-			return "", fmt.Errorf("APIAddress %q: not an IPv4 address", a)
-		}
-		return a, nil
+		return a, checkIPv4("APIAddress", a)
 	}).(pulumi.StringOutput)
 	p, err := random.NewRandomPassword(s.ctx, s.name+"-certificate-key", &random.RandomPasswordArgs{
 		Length: pulumi.Int(64), Special: pulumi.Bool(false),
@@ -607,8 +603,8 @@ func (s *steps) joinShape(labels map[string]string, controlPlane bool) pulumi.St
 	c := s.args.Controller
 	sh := pulumi.All(c.PrivateIPv4, s.caHash, s.apiAddress, s.certificateKey).ApplyT(func(v []any) (string, error) {
 		first := v[0].(string)
-		if a, err := netip.ParseAddr(first); err != nil || !a.Is4() {
-			return "", fmt.Errorf("%s: address %q is not an IPv4 address", c.Name, first)
+		if err := checkIPv4(c.Name, first); err != nil {
+			return "", err
 		}
 		spec := s.spec(first, "")
 		spec.APIAddress, spec.CertificateKey = v[2].(string), v[3].(string)

@@ -182,3 +182,18 @@ func TestControllerCountsValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIAddressChecked: an API address that is not an IPv4 address (known only once the cloud
+// answers, as a reserved address on Metal) fails the run naming it, before it reaches a script.
+func TestAPIAddressChecked(t *testing.T) {
+	a := haArgs()
+	a.APIAddress = pulumi.String("192.0.2.100/32")
+	cloud := mockcloud.New(false, mockcloud.SiteIBX)
+	err := cloud.Run(func(ctx *pulumi.Context) error {
+		_, err := NewBootstrap(ctx, "c", &a)
+		return err
+	}, "p", "s", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), `APIAddress: address "192.0.2.100/32" is not an IPv4 address`) {
+		t.Errorf("an API address with a prefix length: %v", err)
+	}
+}

@@ -44,10 +44,19 @@ type shape string
 // forNode fills a shape in for one node. The address comes from the cloud at run time, so it is
 // checked here: anything but an IPv4 address would be written into a script or a YAML document.
 func (s shape) forNode(name, ip string) (string, error) {
-	if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
-		return "", fmt.Errorf("%s: address %q is not an IPv4 address", name, ip)
+	if err := checkIPv4(name, ip); err != nil {
+		return "", err
 	}
 	return strings.NewReplacer(nodeNamePlaceholder, name, nodeIPPlaceholder, ip).Replace(string(s)), nil
+}
+
+// checkIPv4 refuses an address from the cloud or the caller that is not an IPv4 address, before
+// it is written into a script or a YAML document; name says whose address it is.
+func checkIPv4(name, ip string) error {
+	if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+		return fmt.Errorf("%s: address %q is not an IPv4 address", name, ip)
+	}
+	return nil
 }
 
 // withSSHPort fills in the host's SSH port.
