@@ -27,8 +27,8 @@ type Cluster struct {
 	OperatingSystem string `json:"operatingSystem,omitempty"`
 	// BillingCycle of every device: hourly or monthly. Default hourly.
 	BillingCycle string `json:"billingCycle,omitempty"`
-	// Controller is the single control-plane machine.
-	Controller Machine `json:"controller"`
+	// Controller is the control plane's machines.
+	Controller Controller `json:"controller"`
 	// Workers are the worker machines.
 	Workers Workers `json:"workers"`
 	// Kubernetes holds the cluster-wide Kubernetes settings.
@@ -104,10 +104,16 @@ type Project struct {
 	OrganizationID string `json:"organizationId,omitempty"`
 }
 
-// Machine is one device's hardware choice.
-type Machine struct {
-	// Plan is the Metal server plan. Default c3.small.x86.
+// Controller is the control plane's devices.
+type Controller struct {
+	// Plan is the Metal server plan of every controller. Default c3.small.x86.
 	Plan string `json:"plan,omitempty"`
+	// Count of controllers: 1, 3 or 5 (etcd's members). Default 1. With more than one, a public
+	// /32 is reserved as the control plane's API address.
+	Count *int `json:"count,omitempty"`
+	// ReserveAPIAddress reserves the API address with one controller too, so that the cluster
+	// can grow to 3 or 5 later. Default false.
+	ReserveAPIAddress bool `json:"reserveApiAddress,omitempty"`
 }
 
 // Workers are the worker devices.

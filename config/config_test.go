@@ -19,6 +19,7 @@ func TestDefaults(t *testing.T) {
 		"operatingSystem":            {c.OperatingSystem, "ubuntu_24_04"},
 		"billingCycle":               {c.BillingCycle, "hourly"},
 		"controller.plan":            {c.Controller.Plan, "c3.small.x86"},
+		"controller.count":           {*c.Controller.Count, 1},
 		"workers.plan":               {c.Workers.Plan, "c3.small.x86"},
 		"workers.count":              {*c.Workers.Count, 2},
 		"kubernetes.version":         {c.Kubernetes.Version, DefaultKubernetesVersion},
@@ -51,7 +52,7 @@ func TestZeroIsNotDefaulted(t *testing.T) {
 func TestBoundariesAccepted(t *testing.T) {
 	for _, extra := range []string{
 		`"bgp":{"asn":64512}`, `"bgp":{"asn":65534}`,
-		`"workers":{"count":1000}`, `"elasticIps":[{"name":"a","type":"public_ipv4","quantity":256,"metro":"sv"}]`,
+		`"workers":{"count":1000}`, `"controller":{"count":5}`, `"controller":{"count":3,"reserveApiAddress":true}`, `"elasticIps":[{"name":"a","type":"public_ipv4","quantity":256,"metro":"sv"}]`,
 		`"elasticIps":[{"name":"a","type":"global_ipv4","quantity":4}]`,
 		`"bgp":{"md5Password":"Abcdefgh12"}`, `"bgp":{"md5Password":"` + strings.Repeat("aB3", 6) + `Zz"}`,
 		`"kubernetes":{"version":"1.31.0"}`, `"calico":{"version":"3.26.0"}`, `"metallb":{"version":"0.14.9"}`,

@@ -18,6 +18,7 @@ const (
 	DefaultBillingCycle      = metalcluster.DefaultBillingCycle
 	DefaultPlan              = metalcluster.DefaultPlan
 	DefaultWorkerCount       = 2
+	DefaultControllerCount   = 1
 	DefaultKubernetesVersion = "1.37.2"
 	// DefaultUpgradeParallelism is bootstrap.DefaultUpgradeParallelism: one worker at a time.
 	DefaultUpgradeParallelism = bootstrap.DefaultUpgradeParallelism
@@ -94,6 +95,10 @@ func (c *Cluster) applyMetalDefaults() {
 	setString(&c.OperatingSystem, DefaultOperatingSystem)
 	setString(&c.BillingCycle, DefaultBillingCycle)
 	setString(&c.Controller.Plan, DefaultPlan)
+	if c.Controller.Count == nil {
+		n := DefaultControllerCount
+		c.Controller.Count = &n
+	}
 	setString(&c.Workers.Plan, DefaultPlan)
 	if c.Workers.Count == nil {
 		n := DefaultWorkerCount

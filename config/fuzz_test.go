@@ -103,7 +103,7 @@ func checkDefaults(t *testing.T, c *Cluster) {
 	}
 	if s := c.Servers; s != nil {
 		if c.Project != (Project{}) || c.Metro != "" || c.OperatingSystem != "" || c.BillingCycle != "" ||
-			c.Controller != (Machine{}) || c.Workers.Plan != "" || c.Workers.Count != nil || c.BGP.ASN != nil ||
+			c.Controller != (Controller{}) || c.Workers.Plan != "" || c.Workers.Count != nil || c.BGP.ASN != nil ||
 			c.BGP.MD5Password != "" || len(c.ElasticIPs) > 0 || c.SSH != (SSH{}) {
 			t.Errorf("accepted servers-mode configuration with an Equinix Metal key: %+v", c)
 		}
@@ -122,6 +122,7 @@ func checkDefaults(t *testing.T, c *Cluster) {
 		empty("operatingSystem", c.OperatingSystem == "")
 		empty("billingCycle", c.BillingCycle == "")
 		empty("controller.plan", c.Controller.Plan == "")
+		empty("controller.count", c.Controller.Count == nil)
 		empty("workers.plan", c.Workers.Plan == "")
 		empty("workers.count", c.Workers.Count == nil)
 		empty("bgp.asn", c.BGP.ASN == nil)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/metalk8s/metalk8s/components/bootstrap"
@@ -101,8 +102,15 @@ var speakerListeners = map[int]string{
 
 // controllerListener names what already listens on port at the controller.
 func (c *Cluster) controllerListener(port int) (string, bool) {
-	if c.Servers != nil && port == c.Servers.Controller.SSHPort {
-		return "sshd (servers.controller.sshPort)", true
+	if c.Servers != nil {
+		if port == c.Servers.Controller.SSHPort {
+			return "sshd (servers.controller.sshPort)", true
+		}
+		for i, srv := range c.Servers.Controllers {
+			if port == srv.SSHPort {
+				return fmt.Sprintf("sshd (servers.controllers[%d].sshPort)", i), true
+			}
+		}
 	}
 	if owner, ok := controllerListeners[port]; ok {
 		return owner, true

@@ -22,8 +22,15 @@ type Servers struct {
 	// Peers are the BGP routers of every server that lists none of its own (a rack's router
 	// pair, a provider's route servers).
 	Peers []Peer `json:"peers,omitempty"`
-	// Controller is the control-plane server (required).
+	// Controller is the control-plane server that initialises the cluster (required).
 	Controller Server `json:"controller"`
+	// Controllers are the further control-plane servers, none, 2 or 4 (1, 3 or 5 controllers in
+	// all); they need APIAddress.
+	Controllers []Server `json:"controllers,omitempty"`
+	// APIAddress is the control plane's stable IPv4 address, announced over BGP by every
+	// controller whose API server is ready. Required with Controllers; with one controller it
+	// makes a cluster that can take more later. Optional.
+	APIAddress string `json:"apiAddress,omitempty"`
 	// Workers are the worker servers; none is a one-node cluster.
 	Workers []Server `json:"workers,omitempty"`
 }
@@ -112,7 +119,7 @@ func (c *Cluster) metalKeysSet() []string {
 		{"metro", c.Metro != ""},
 		{"operatingSystem", c.OperatingSystem != ""},
 		{"billingCycle", c.BillingCycle != ""},
-		{"controller", c.Controller.Plan != ""},
+		{"controller", c.Controller.Plan != "" || c.Controller.Count != nil || c.Controller.ReserveAPIAddress},
 		{"workers", c.Workers.Plan != "" || c.Workers.Count != nil},
 		{"bgp", c.BGP.ASN != nil || c.BGP.MD5Password != ""},
 		{"elasticIps", len(c.ElasticIPs) > 0},
@@ -135,6 +142,7 @@ func (s *Servers) applyDefaults() {
 	// the server take servers.peers.
 	noEmptyList(&s.Peers)
 	noEmptyList(&s.Workers)
+	noEmptyList(&s.Controllers)
 	setString(&s.SSH.User, bootstrap.DefaultSSHUser)
 	if b := s.SSH.Bastion; b != nil {
 		if b.Port == 0 {
@@ -148,15 +156,22 @@ func (s *Servers) applyDefaults() {
 		}
 	}
 	def(&s.Controller)
+	for i := range s.Controllers {
+		def(&s.Controllers[i])
+	}
 	for i := range s.Workers {
 		def(&s.Workers[i])
 	}
 }
 
-// serversAt are the servers with their keys, controller first.
+// serversAt are the servers with their keys, controllers first.
 func (s *Servers) serversAt() ([]*Server, []string) {
 	all := []*Server{&s.Controller}
 	keys := []string{"servers.controller"}
+	for i := range s.Controllers {
+		all = append(all, &s.Controllers[i])
+		keys = append(keys, fmt.Sprintf("servers.controllers[%d]", i))
+	}
 	for i := range s.Workers {
 		all = append(all, &s.Workers[i])
 		keys = append(keys, fmt.Sprintf("servers.workers[%d]", i))
@@ -249,10 +264,49 @@ func (c *Cluster) validateServers(v *collector) []nodeAddress {
 	for i, srv := range servers {
 		c.validatePeers(v, srv, keys[i], ownerOf)
 	}
+	owned = append(owned, c.validateAPIAddress(v, ownerOf)...)
 	if !c.APIServer.PrivateOnly && len(c.APIServer.AllowedCIDRs) > 0 && s.Controller.PublicIPv4 == "" {
 		v.add("servers.controller.publicIpv4", nil, "required with apiServer.allowedCidrs: the allowed sources reach the API server on the controller's public address (or set apiServer.privateOnly)")
 	}
 	return owned
+}
+
+// linkLocal is where the top-of-rack and route-server peers live; no API address is there.
+var linkLocal = netip.MustParsePrefix("169.254.0.0/16")
+
+// validateAPIAddress checks the further controllers' count and the API address: a unicast IPv4
+// address of no server and no router. It returns the address as one the cluster owns, so that the
+// pod, service and LoadBalancer ranges are checked against it as against the servers' own.
+func (c *Cluster) validateAPIAddress(v *collector, ownerOf map[netip.Addr]string) []nodeAddress {
+	s := c.Servers
+	if n := len(s.Controllers); n != 0 && n != 2 && n != 4 {
+		v.add("servers.controllers", n, "must list none, 2 or 4 servers: with servers.controller that is 1, 3 or 5 controllers, an odd number of etcd members")
+	}
+	if s.APIAddress == "" {
+		if len(s.Controllers) > 0 {
+			v.add("servers.apiAddress", nil, "required with servers.controllers: the address the controllers share, which each announces while its API server is ready")
+		}
+		return nil
+	}
+	ip, ok := parseUnicast(v, "servers.apiAddress", s.APIAddress)
+	if !ok {
+		return nil
+	}
+	if linkLocal.Contains(ip) {
+		v.add("servers.apiAddress", s.APIAddress, "is link-local (%s), where no router forwards it", linkLocal)
+		return nil
+	}
+	if owner := ownerOf[ip]; owner != "" {
+		v.add("servers.apiAddress", s.APIAddress, "is %s: the API address is the control plane's own, no server's", owner)
+		return nil
+	}
+	for _, r := range s.routerAddresses() {
+		if r.addr == ip {
+			v.add("servers.apiAddress", s.APIAddress, "is %s: the API address is the control plane's own", r.key)
+			return nil
+		}
+	}
+	return []nodeAddress{{"servers.apiAddress", ip}}
 }
 
 // validatePeers checks a server's BGP peers (its own, or the shared ones).

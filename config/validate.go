@@ -113,6 +113,9 @@ func (c *Cluster) validateMachines(v *collector) {
 	if !planPattern.MatchString(c.Controller.Plan) {
 		v.add("controller.plan", c.Controller.Plan, "must be a Metal plan slug such as c3.small.x86")
 	}
+	if n := *c.Controller.Count; n != 1 && n != 3 && n != 5 {
+		v.add("controller.count", n, "must be 1, 3 or 5: etcd needs an odd number of members")
+	}
 	if !planPattern.MatchString(c.Workers.Plan) {
 		v.add("workers.plan", c.Workers.Plan, "must be a Metal plan slug such as c3.small.x86")
 	}

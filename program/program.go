@@ -185,14 +185,16 @@ func secret(v string) pulumi.StringOutput {
 // ClusterArgs maps the configuration to MetalCluster's Args. Secret settings become secret inputs.
 func ClusterArgs(cfg *config.Cluster) *metalcluster.MetalClusterArgs {
 	a := &metalcluster.MetalClusterArgs{
-		Metro:           cfg.Metro,
-		OperatingSystem: cfg.OperatingSystem,
-		BillingCycle:    cfg.BillingCycle,
-		ControllerPlan:  cfg.Controller.Plan,
-		WorkerPlan:      cfg.Workers.Plan,
-		WorkerCount:     *cfg.Workers.Count,
-		LocalASN:        int(*cfg.BGP.ASN),
-		Kubernetes:      kubernetesArgs(cfg),
+		Metro:             cfg.Metro,
+		OperatingSystem:   cfg.OperatingSystem,
+		BillingCycle:      cfg.BillingCycle,
+		ControllerPlan:    cfg.Controller.Plan,
+		ControllerCount:   *cfg.Controller.Count,
+		ReserveAPIAddress: cfg.Controller.ReserveAPIAddress,
+		WorkerPlan:        cfg.Workers.Plan,
+		WorkerCount:       *cfg.Workers.Count,
+		LocalASN:          int(*cfg.BGP.ASN),
+		Kubernetes:        kubernetesArgs(cfg),
 		APIAccess: bootstrap.APIAccess{
 			AllowedCIDRs: cfg.APIServer.AllowedCIDRs,
 			PrivateOnly:  cfg.APIServer.PrivateOnly,
@@ -246,6 +248,7 @@ func ServersArgs(cfg *config.Cluster) *servercluster.ServerClusterArgs {
 	}
 	a := &servercluster.ServerClusterArgs{
 		Controller:    server(s.Controller),
+		APIAddress:    s.APIAddress,
 		LocalASN:      int(*s.ASN),
 		Peers:         peers(s.Peers),
 		SSHUser:       s.SSH.User,
@@ -254,6 +257,9 @@ func ServersArgs(cfg *config.Cluster) *servercluster.ServerClusterArgs {
 		APIAccess:     bootstrap.APIAccess{AllowedCIDRs: cfg.APIServer.AllowedCIDRs, PrivateOnly: cfg.APIServer.PrivateOnly},
 		// As in the Metal mode: workers run MetalLB's speakers in the bird-local-peer mode.
 		WorkerLabels: map[string]string{topology.SpeakerLabel: topology.SpeakerLabelValue},
+	}
+	for _, c := range s.Controllers {
+		a.Controllers = append(a.Controllers, server(c))
 	}
 	for _, w := range s.Workers {
 		a.Workers = append(a.Workers, server(w))
@@ -301,6 +307,9 @@ func (o *Outputs) Map() pulumi.Map {
 		m["sshPublicKey"] = s.SSHPublicKey
 		m["kubeconfig"] = s.Kubeconfig
 		m["apiEndpoint"] = s.APIEndpoint
+		if s.APIAddress != "" {
+			m["apiAddress"] = pulumi.String(s.APIAddress)
+		}
 		return m
 	}
 	c := o.Cluster
@@ -314,5 +323,8 @@ func (o *Outputs) Map() pulumi.Map {
 	m["sshPrivateKey"] = c.SSHPrivateKey
 	m["kubeconfig"] = c.Kubeconfig
 	m["apiEndpoint"] = c.APIEndpoint
+	if c.APIAddressBlock != nil {
+		m["apiAddress"] = c.APIAddress
+	}
 	return m
 }

@@ -29,6 +29,9 @@ type ClusterOutputs struct {
 	Kubeconfig string `pulumi:"kubeconfig" provider:"secret"`
 	// APIEndpoint is the API server URL the kubeconfig uses.
 	APIEndpoint string `pulumi:"apiEndpoint"`
+	// APIAddress is the control plane's stable address (only with one: several controllers, or
+	// one given or reserved to grow).
+	APIAddress string `pulumi:"apiAddress,optional"`
 	// ProjectID is the Equinix Metal project (Metal mode only).
 	ProjectID string `pulumi:"projectId,optional"`
 	// ElasticIps are the reserved blocks' CIDRs by block name (Metal mode only).

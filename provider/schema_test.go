@@ -140,7 +140,7 @@ var readmeRow = regexp.MustCompile("^\\| ((?:`[^`]+`(?:, )?)+) \\|(.*)$")
 // readmeKeys are the keys of the README's tables between two headings, each with whether its row
 // says it is secret, and the aliases "same keys as `X`" makes: a key whose subkeys are X's. A key
 // written relative (.name, in the servers mode's table) stands for each server's key
-// (servers.controller.name and servers.workers[].name).
+// (servers.controller.name, servers.controllers[].name and servers.workers[].name).
 func readmeKeys(t *testing.T, from, to string) (map[string]bool, map[string]string) {
 	t.Helper()
 	raw, err := os.ReadFile("../README.md")
@@ -164,7 +164,7 @@ func readmeKeys(t *testing.T, from, to string) (map[string]bool, map[string]stri
 			k = strings.Trim(k, "`")
 			expanded := []string{k}
 			if strings.HasPrefix(k, ".") {
-				expanded = []string{"servers.controller" + k, "servers.workers[]" + k}
+				expanded = []string{"servers.controller" + k, "servers.controllers[]" + k, "servers.workers[]" + k}
 			}
 			for _, e := range expanded {
 				out[e] = strings.Contains(m[2], "(secret)")

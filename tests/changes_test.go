@@ -111,6 +111,12 @@ func nodeResources(host string, controller bool) []string {
 	return append(out, joinToken(host)...)
 }
 
+// joinedControllerResources are the resources a controller after the first brings: a worker's,
+// with its certificates step, joining as a control-plane member.
+func joinedControllerResources(host string) []string {
+	return append(nodeResources(host, false), "Command metalk8s-"+host+"-certs")
+}
+
 // clusterNodes are the resources of every node of a cluster in a metro with n workers.
 func clusterNodes(metro string, n int) []string {
 	out := nodeResources(metro+"-controller", true)
@@ -168,6 +174,18 @@ func changeCases() []changeCase {
 		{name: "workers 2 to 0", change: []edit{{"workers.count", 0}},
 			want: concat(prefixed("- ", nodeResources("sv-worker-0", false)...), prefixed("- ", nodeResources("sv-worker-1", false)...),
 				[]string{"~ Command metalk8s-sv-controller-init: stdin"})},
+		// With the API address reserved from the start, growing the control plane only adds the
+		// new controllers: the first one's init and certificates already name the API address.
+		{name: "controllers 1 to 3 with the API address reserved", base: []edit{{"controller.reserveApiAddress", true}},
+			change: []edit{{"controller.count", 3}}, want: concat(
+				prefixed("+ ", joinedControllerResources("sv-controller-1")...), prefixed("+ ", joinedControllerResources("sv-controller-2")...))},
+		// An API address for a cluster made without one changes the control plane's address in
+		// the kubeadm files, which a running cluster keeps: the guard's script changes with it and
+		// refuses it (TestGuardRefusesAnotherControlPlaneEndpoint) before init or a join runs.
+		{name: "API address reserved on a running cluster", change: []edit{{"controller.reserveApiAddress", true}}, want: []string{
+			"+ RandomPassword metalk8s-certificate-key", "+ ReservedIpBlock metalk8s-api-address",
+			"~ Command metalk8s-sv-controller-guard: stdin", "~ Command metalk8s-sv-controller-init: stdin",
+			"~ Command metalk8s-sv-worker-0-join: stdin", "~ Command metalk8s-sv-worker-1-join: stdin"}},
 		{name: "workers 2 to 3 in bird-local-peer", base: bird, change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
 		{name: "pool added (calico announces)", change: []edit{extraPool},
 			want: []string{"+ ConfigGroup metalk8s-pool-extra", "~ ConfigGroup metalk8s-bgp-configuration: objs"}},

@@ -41,7 +41,7 @@ func programSeeds(t testing.TB) []string {
 		}
 		out = append(out, mustJSON(t, c))
 	}
-	for _, stack := range []string{"racks", "provider"} {
+	for _, stack := range []string{"racks", "provider", "ha"} {
 		out = append(out, mustJSON(t, stackCluster(t, stack)))
 	}
 	return out
@@ -271,6 +271,18 @@ func editServersStack(t testing.TB, p *picker) map[string]any {
 		}
 		set(t, c, "ingress", ingress)
 	}
+	if !keep() {
+		set(t, c, "servers.apiAddress", p.pick(nil, "10.20.0.100", "10.10.0.100", "10.20.0.10", "169.254.0.9", "10.30.1.1"))
+	}
+	if !keep() {
+		// Further controllers: none, two, four, or a count etcd refuses; they take servers.peers.
+		var controllers []any
+		for i := range p.pick(0, 1, 2, 4).(int) {
+			addr := fmt.Sprintf("10.20.0.%d", 11+i)
+			controllers = append(controllers, map[string]any{"name": fmt.Sprintf("cp%d", i), "sshAddress": addr, "privateIpv4": addr})
+		}
+		set(t, c, "servers.controllers", controllers)
+	}
 	return c
 }
 
@@ -380,6 +392,12 @@ func editDevStack(t testing.TB, choices []byte) map[string]any {
 			ingress["pool"] = p.pick(poolNames...)
 		}
 		set(t, c, "ingress", ingress)
+	}
+	if !keep() {
+		set(t, c, "controller.count", p.pick(1, 3, 5, 2))
+	}
+	if !keep() {
+		set(t, c, "controller.reserveApiAddress", p.intn(2) == 0)
 	}
 	return c
 }

@@ -33,6 +33,11 @@ type serversCase struct {
 	secret string
 }
 
+// haServer is a server of the ha stack's rack: reached and peering on its private address.
+func haServer(name, addr string) map[string]any {
+	return map[string]any{"name": name, "sshAddress": addr, "privateIpv4": addr}
+}
+
 // serversPool is a LoadBalancer pool of private ranges.
 func serversPool(name string, cidrs ...any) map[string]any {
 	return map[string]any{"name": name, "cidrs": cidrs}
@@ -160,6 +165,28 @@ func invalidServersCases(t testing.TB) []serversCase {
 		{name: "pool holds the bastion", stack: "provider", edits: []edit{{"loadBalancer.pools[0].cidrs", []any{"203.0.113.0/29"}}}, keys: []string{"loadBalancer.pools[0].cidrs[0]"}},
 		{name: "pod network on the route servers", stack: "provider", edits: []edit{{"kubernetes.podCidr", "169.254.0.0/16"}}, keys: []string{"kubernetes.podCidr", "kubernetes.podCidr", "kubernetes.podCidr"}},
 		{name: "bird-local-peer without workers", stack: "racks", edits: []edit{{"loadBalancer.mode", "bird-local-peer"}, {"servers.workers", nil}}, keys: []string{"loadBalancer.mode"}},
+		// Several controllers and the API address. In the ha stack the controller 10.10.1.10 and
+		// servers.controllers 10.10.1.11 and 10.10.1.12 share the API address 10.10.0.100; the
+		// workers are 10.10.1.20 and .21, the routers 10.10.1.2 and .3, the pool 10.10.100.0/24.
+		{name: "one further controller", stack: "ha", edits: []edit{{"servers.controllers", []any{haServer("ha-controller-1", "10.10.1.11")}}}, keys: []string{"servers.controllers"}},
+		{name: "three further controllers", stack: "ha", edits: []edit{{"servers.controllers[2]", haServer("ha-controller-3", "10.10.1.13")}}, keys: []string{"servers.controllers"}},
+		{name: "controllers without an API address", stack: "ha", edits: []edit{{"servers.apiAddress", nil}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address with a prefix length", stack: "ha", edits: []edit{{"servers.apiAddress", "10.10.0.100/32"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address not IPv4", stack: "racks", edits: []edit{{"servers.apiAddress", "fd00::100"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address a further controller's", stack: "ha", edits: []edit{{"servers.apiAddress", "10.10.1.12"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address a worker's", stack: "ha", edits: []edit{{"servers.apiAddress", "10.10.1.21"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address a router's", stack: "ha", edits: []edit{{"servers.apiAddress", "10.10.1.3"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address a rack's own router", stack: "racks", edits: []edit{{"servers.apiAddress", "10.10.2.2"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address link-local", stack: "ha", edits: []edit{{"servers.apiAddress", "169.254.0.100"}}, keys: []string{"servers.apiAddress"}},
+		{name: "API address loopback", stack: "ha", edits: []edit{{"servers.apiAddress", "127.0.0.100"}}, keys: []string{"servers.apiAddress"}},
+		{name: "pool holds the API address", stack: "ha", edits: []edit{{"loadBalancer.pools[0].cidrs", []any{"10.10.0.96/28"}}}, keys: []string{"loadBalancer.pools[0].cidrs[0]"}},
+		{name: "pod network holds the API address", stack: "ha", edits: []edit{{"kubernetes.podCidr", "10.10.0.0/24"}}, keys: []string{"kubernetes.podCidr"}},
+		{name: "service network holds the API address", stack: "ha", edits: []edit{{"kubernetes.serviceCidr", "10.10.0.0/24"}, {"kubernetes.dnsServiceIp", nil}}, keys: []string{"kubernetes.serviceCidr"}},
+		{name: "API port a further controller's SSH port", stack: "ha", edits: []edit{{"servers.controllers[1].sshPort", 6443}}, keys: []string{"kubernetes.apiPort"}},
+		{name: "further controller's address invalid", stack: "ha", edits: []edit{{"servers.controllers[0].privateIpv4", "10.10.1.300"}}, keys: []string{"servers.controllers[0].privateIpv4"}},
+		{name: "worker named as a further controller", stack: "ha", edits: []edit{{"servers.workers[1].name", "ha-controller-2"}}, keys: []string{"servers.workers[1].name"}},
+		{name: "further controller reached as a worker", stack: "ha", edits: []edit{{"servers.controllers[0].sshAddress", "10.10.1.20"}}, keys: []string{"servers.workers[0].sshAddress"}},
+		{name: "Metal key controller.count", stack: "ha", edits: []edit{{"controller.count", 3}}, keys: []string{"controller"}, says: "servers"},
 		// Equinix Metal keys: the servers mode takes none.
 		{name: "Metal key metro", stack: "racks", edits: []edit{{"metro", "sv"}}, keys: []string{"metro"}, says: "servers"},
 		{name: "Metal key project", stack: "racks", edits: []edit{{"project.organizationId", "00000000-0000-4000-8000-000000000000"}}, keys: []string{"project"}, says: "servers"},

@@ -345,7 +345,7 @@ func TestServersModeScripts(t *testing.T) {
 	shellcheck := needTool(t, "shellcheck")
 	nft := needTool(t, "nft")
 	needRoot(t)
-	for _, stack := range []string{"racks", "provider"} {
+	for _, stack := range []string{"racks", "provider", "ha"} {
 		t.Run(stack, func(t *testing.T) {
 			c := stackCluster(t, stack)
 			// One server's sshd on another port: its firewall must keep that port open.
@@ -372,7 +372,7 @@ func TestServersModeScripts(t *testing.T) {
 					t.Errorf("%s: nft refuses the firewall: %v\n%s", cmd.Name, err, out)
 				}
 				port := "22"
-				if cmd.Name == map[string]string{"racks": "metalk8s-r1-worker-0-prepare", "provider": "metalk8s-bm-worker-0-prepare"}[stack] {
+				if cmd.Name == map[string]string{"racks": "metalk8s-r1-worker-0-prepare", "provider": "metalk8s-bm-worker-0-prepare", "ha": "metalk8s-ha-worker-0-prepare"}[stack] {
 					port = "2222"
 				}
 				if !strings.Contains(rules, "\ttcp dport "+port+" accept\n") {
@@ -380,7 +380,7 @@ func TestServersModeScripts(t *testing.T) {
 				}
 				public := publicAddress.FindStringSubmatch(rules)
 				switch {
-				case stack == "racks" && (public != nil || !strings.Contains(rules, "meta nfproto ipv4 accept")):
+				case stack != "provider" && (public != nil || !strings.Contains(rules, "meta nfproto ipv4 accept")):
 					t.Errorf("%s: a server without a public address gets a firewall on IPv4:\n%s", cmd.Name, rules)
 				case stack == "provider" && public == nil:
 					t.Errorf("%s: the public address is not guarded:\n%s", cmd.Name, rules)

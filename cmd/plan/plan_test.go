@@ -33,6 +33,9 @@ func TestPlanGolden(t *testing.T) {
 		{"racks-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "racks", "--simulate", "--show-secrets"}},
 		{"provider.txt", []string{"--dir", "../..", "--stack", "provider"}},
 		{"provider-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "provider", "--simulate", "--show-secrets"}},
+		// Three controllers sharing an API address.
+		{"ha.txt", []string{"--dir", "../..", "--stack", "ha"}},
+		{"ha-simulate-secrets.txt", []string{"--dir", "../..", "--stack", "ha", "--simulate", "--show-secrets"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {

@@ -31,6 +31,10 @@ type GuardData struct {
 	PrivateOnly bool
 	// APIPort is the configured API server port, which a running control plane keeps too.
 	APIPort int
+	// ControlPlaneEndpoint is kubeadm's controlPlaneEndpoint for the configuration
+	// (clusterSpec.Endpoint): kubeadm writes it into the ClusterConfiguration, the certificates and
+	// every kubeconfig at init, and a running cluster keeps it. Empty skips the check.
+	ControlPlaneEndpoint string
 	// PodCIDR, ServiceCIDR and DNSDomain are the configured cluster networks and domain, which
 	// kubeadm writes into the ClusterConfiguration at init and a running cluster keeps (the
 	// CoreDNS Service's address follows from ServiceCIDR).
@@ -98,11 +102,12 @@ func (s *steps) guard() (*remote.Command, error) {
 	if _, err := RenderGuard(GuardData{Node: c.Name, Version: s.args.Kubernetes.Version, APIBindAddress: "0.0.0.0", APIPort: s.args.Kubernetes.APIPort}); err != nil {
 		return nil, err
 	}
-	script := c.PrivateIPv4.ToStringOutput().ApplyT(func(private string) (string, error) {
-		spec := clusterSpec{Access: s.args.APIAccess, ControllerPrivate: private}
+	script := pulumi.All(c.PrivateIPv4, s.apiAddress).ApplyT(func(v []any) (string, error) {
 		k := s.args.Kubernetes
+		spec := clusterSpec{Access: s.args.APIAccess, ControllerPrivate: v[0].(string), APIAddress: v[1].(string), Kubernetes: k}
 		return RenderGuard(GuardData{Node: c.Name, Version: k.Version, APIBindAddress: spec.apiServerBindAddress(),
-			PrivateOnly: s.args.APIAccess.PrivateOnly, APIPort: k.APIPort, PodCIDR: k.PodCIDR, ServiceCIDR: k.ServiceCIDR, DNSDomain: k.DNSDomain})
+			PrivateOnly: s.args.APIAccess.PrivateOnly, APIPort: k.APIPort, ControlPlaneEndpoint: spec.Endpoint(),
+			PodCIDR: k.PodCIDR, ServiceCIDR: k.ServiceCIDR, DNSDomain: k.DNSDomain})
 	}).(pulumi.StringOutput)
 	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-guard", &remote.CommandArgs{
 		Connection: s.connection(c),

@@ -549,3 +549,54 @@ func TestGuardRefusesAccessChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardRefusesAnotherControlPlaneEndpoint: the guard compares the controlPlaneEndpoint the
+// running cluster's ClusterConfiguration holds (kubeadm's marshalled v1beta4 ClusterConfiguration
+// has it as a top-level key, as tests/realkube_test.go reads it from the real kubeadm) with the
+// one the configuration asks for, and refuses a change either way before any step runs.
+func TestGuardRefusesAnotherControlPlaneEndpoint(t *testing.T) {
+	ha := APIName + ":6443"
+	single := testPrivateIP + ":6443"
+	for _, c := range []struct {
+		name, running, want string
+		refused             bool
+	}{
+		{"one controller kept", single, single, false},
+		{"API address kept", ha, ha, false},
+		{"API address added", single, ha, true},
+		{"API address removed", ha, single, true},
+		// A ClusterConfiguration without the key (not one kubeadm wrote) says nothing.
+		{"unknown", "", ha, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newNode(t)
+			controllerAt(testVersion, testVersion)(t, n)
+			cfg := "kubernetesVersion: v" + testVersion + "\n"
+			if c.running != "" {
+				cfg += "controlPlaneEndpoint: " + c.running + "\n"
+			}
+			n.setState(t, "kubeadm-config", cfg)
+			body, err := RenderGuard(GuardData{Node: testController, Version: testVersion, APIBindAddress: "0.0.0.0", APIPort: 6443, ControlPlaneEndpoint: c.want})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := n.snapshot(t)
+			r := n.run(t, script{body: body})
+			if !c.refused {
+				mustSucceed(t, r)
+				return
+			}
+			if r.code == 0 {
+				t.Fatal("the guard let the control plane's address change")
+			}
+			for _, s := range []string{"the control plane's address is " + c.want, "the cluster was made with " + c.running} {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("the refusal does not say %q:\n%s", s, r.stderr)
+				}
+			}
+			if d := diff(before, n.snapshot(t)); d != "" {
+				t.Errorf("the node changed:\n%s", d)
+			}
+		})
+	}
+}

@@ -36,8 +36,14 @@ type MetalClusterArgs struct {
 	OperatingSystem string
 	// BillingCycle of every device. Default DefaultBillingCycle.
 	BillingCycle string
-	// ControllerPlan is the controller's server plan. Default DefaultPlan.
+	// ControllerPlan is every controller's server plan. Default DefaultPlan.
 	ControllerPlan string
+	// ControllerCount is the number of controllers, 1, 3 or 5 (stacked etcd). Default 1. With
+	// more than one, a public /32 is reserved in Metro as the control plane's API address.
+	ControllerCount int
+	// ReserveAPIAddress reserves the API address with one controller too: a cluster made with it
+	// can take more controllers later. Default false.
+	ReserveAPIAddress bool
 	// WorkerPlan is every worker's server plan. Default DefaultPlan.
 	WorkerPlan string
 	// WorkerCount is the number of workers; zero is a one-node cluster.
@@ -85,6 +91,9 @@ func (a MetalClusterArgs) withDefaults() MetalClusterArgs {
 	if a.LocalASN == 0 {
 		a.LocalASN = DefaultLocalASN
 	}
+	if a.ControllerCount == 0 {
+		a.ControllerCount = 1
+	}
 	if a.ProjectName == nil {
 		a.ProjectName = pulumi.String(DefaultProjectName)
 	}
@@ -100,6 +109,9 @@ func (a MetalClusterArgs) validate() error {
 	}
 	if a.ProjectID == nil && a.OrganizationID == nil {
 		errs = append(errs, errors.New("missing OrganizationID: required when ProjectID is nil"))
+	}
+	if n := a.ControllerCount; n != 0 && n != 1 && n != 3 && n != 5 {
+		errs = append(errs, fmt.Errorf("ControllerCount %d: must be 1, 3 or 5 (an odd number of etcd members)", n))
 	}
 	if a.WorkerCount < 0 {
 		errs = append(errs, fmt.Errorf("WorkerCount %d: must not be negative", a.WorkerCount))

@@ -6,6 +6,7 @@ package metalcluster
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
@@ -28,8 +29,12 @@ type MetalCluster struct {
 	ProjectID pulumi.StringOutput `pulumi:"projectId"`
 	// LocalASN is the project's BGP ASN, the ASN every node announces from.
 	LocalASN int
-	// Nodes are the controller (first) and the workers, in order.
+	// Nodes are the controllers (the one that initialises first) and the workers, in order.
 	Nodes []*Node
+	// APIAddressBlock is the reserved /32 of the control plane's API address; nil without one.
+	APIAddressBlock *metal.ReservedIpBlock
+	// APIAddress is that address, without its prefix length; empty without one.
+	APIAddress pulumi.StringOutput
 	// ElasticIPs are the reserved blocks, in the order of the Args.
 	ElasticIPs []*ElasticIP
 	// SSHPrivateKey is the key the devices trust (secret).
@@ -44,6 +49,8 @@ type MetalCluster struct {
 	APIEndpoint pulumi.StringOutput `pulumi:"apiEndpoint"`
 	// Provider is a Kubernetes provider for the cluster, for the components that follow.
 	Provider *kubernetes.Provider
+
+	controllers int
 }
 
 // Node is one device with its BGP session and its node description.
@@ -72,14 +79,22 @@ type ElasticIP struct {
 	CIDR pulumi.StringOutput
 }
 
-// Controller is the control-plane node.
+// Controller is the control-plane node that initialises the cluster.
 func (c *MetalCluster) Controller() *Node { return c.Nodes[0] }
 
+// Controllers are every control-plane node, the first one first.
+func (c *MetalCluster) Controllers() []*Node { return c.Nodes[:c.controllers] }
+
 // Workers are the worker nodes.
-func (c *MetalCluster) Workers() []*Node { return c.Nodes[1:] }
+func (c *MetalCluster) Workers() []*Node { return c.Nodes[c.controllers:] }
 
 // ControllerHostname and WorkerHostname name the devices as the guide does.
 func ControllerHostname(metro string) string { return metro + "-controller" }
+
+// FurtherControllerHostname is the hostname of the controller after the first numbered i, from 1.
+func FurtherControllerHostname(metro string, i int) string {
+	return fmt.Sprintf("%s-controller-%d", metro, i)
+}
 
 // WorkerHostname is the hostname of worker i.
 func WorkerHostname(metro string, i int) string { return fmt.Sprintf("%s-worker-%d", metro, i) }
@@ -94,7 +109,7 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 	}
 	a := args.withDefaults()
 
-	c := &MetalCluster{LocalASN: a.LocalASN}
+	c := &MetalCluster{LocalASN: a.LocalASN, controllers: a.ControllerCount}
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -113,6 +128,13 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 		role     topology.Role
 		plan     string
 	}{{ControllerHostname(a.Metro), topology.RoleController, a.ControllerPlan}}
+	for i := 1; i < a.ControllerCount; i++ {
+		specs = append(specs, struct {
+			hostname string
+			role     topology.Role
+			plan     string
+		}{FurtherControllerHostname(a.Metro, i), topology.RoleController, a.ControllerPlan})
+	}
 	for i := 0; i < a.WorkerCount; i++ {
 		specs = append(specs, struct {
 			hostname string
@@ -120,8 +142,8 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 			plan     string
 		}{WorkerHostname(a.Metro, i), topology.RoleWorker, a.WorkerPlan})
 	}
-	for _, s := range specs {
-		n, err := c.node(ctx, name, a, s.hostname, s.role, s.plan, keyID, tags, parent)
+	for i, s := range specs {
+		n, err := c.node(ctx, name, a, s.hostname, s.role, s.plan, keyID, tags, deviceOptions(i == 0, parent))
 		if err != nil {
 			return nil, fmt.Errorf("metalcluster %q: node %s: %w", name, s.hostname, err)
 		}
@@ -133,6 +155,11 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 			return nil, fmt.Errorf("metalcluster %q: elastic IP %s: %w", name, b.Name, err)
 		}
 		c.ElasticIPs = append(c.ElasticIPs, e)
+	}
+	if a.ControllerCount > 1 || a.ReserveAPIAddress {
+		if err := c.apiAddress(ctx, name, a, tags, parent); err != nil {
+			return nil, fmt.Errorf("metalcluster %q: API address: %w", name, err)
+		}
 	}
 	if err := c.bootstrap(ctx, name, a, parent); err != nil {
 		return nil, fmt.Errorf("metalcluster %q: %w", name, err)
@@ -202,7 +229,8 @@ func publicKeyOf(private string) (string, error) {
 }
 
 func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs, hostname string, role topology.Role,
-	plan string, keyID pulumi.IDOutput, tags pulumi.StringArray, parent pulumi.ResourceOption) (*Node, error) {
+	plan string, keyID pulumi.IDOutput, tags pulumi.StringArray, opts []pulumi.ResourceOption) (*Node, error) {
+	parent := opts[0]
 	dev, err := metal.NewDevice(ctx, name+"-"+hostname, &metal.DeviceArgs{
 		Hostname:         pulumi.String(hostname),
 		Plan:             pulumi.String(plan),
@@ -213,7 +241,7 @@ func (c *MetalCluster) node(ctx *pulumi.Context, name string, a MetalClusterArgs
 		ProjectSshKeyIds: pulumi.StringArray{keyID.ToStringOutput()},
 		Tags:             append(append(pulumi.StringArray{}, tags...), pulumi.String("metalk8s-role:"+string(role))),
 		IpAddresses:      deviceAddresses,
-	}, deviceOptions(role, parent)...)
+	}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -253,15 +281,41 @@ var deviceAddresses = metal.DeviceIpAddressArray{
 	metal.DeviceIpAddressArgs{Type: pulumi.String(metal.AddressTypePublicIPv4)},
 }
 
-// deviceOptions are a node's device options. A replaced worker keeps its hostname, which is its
-// Kubernetes node name: the old machine must leave the cluster (drained and deleted, then reset)
-// before the new one joins under the same name, so the old device is deleted first, and with it,
-// before it, the steps tied to it (bootstrap.Host.ID).
-func deviceOptions(role topology.Role, parent pulumi.ResourceOption) []pulumi.ResourceOption {
-	if role == topology.RoleWorker {
+// deviceOptions are a node's device options, parent first. A replaced worker or joined controller
+// keeps its hostname, which is its Kubernetes node name: the old machine must leave the cluster
+// (drained and deleted, then reset) before the new one joins under the same name, so the old
+// device is deleted first, and with it, before it, the steps tied to it (bootstrap.Host.ID). The
+// first controller's new device initialises a new control plane beside the old one.
+func deviceOptions(first bool, parent pulumi.ResourceOption) []pulumi.ResourceOption {
+	if !first {
 		return []pulumi.ResourceOption{parent, pulumi.DeleteBeforeReplace(true)}
 	}
 	return []pulumi.ResourceOption{parent}
+}
+
+// apiAddress reserves the control plane's API address: a public /32 in the cluster's metro, which
+// the project's local BGP lets the controllers announce.
+func (c *MetalCluster) apiAddress(ctx *pulumi.Context, name string, a MetalClusterArgs, tags pulumi.StringArray, parent pulumi.ResourceOption) error {
+	block, err := metal.NewReservedIpBlock(ctx, name+"-api-address", &metal.ReservedIpBlockArgs{
+		ProjectId:   c.ProjectID,
+		Type:        pulumi.String(string(metal.IpBlockTypePublicIPv4)),
+		Metro:       pulumi.String(a.Metro),
+		Quantity:    pulumi.Int(1),
+		Description: pulumi.String(fmt.Sprintf("API address of metalk8s cluster %s", name)),
+		Tags:        tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	c.APIAddressBlock = block
+	c.APIAddress = block.CidrNotation.ApplyT(func(cidr string) (string, error) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil || !p.Addr().Is4() || p.Bits() != 32 {
+			return "", fmt.Errorf("reserved block %s: want one IPv4 address (a /32)", cidr)
+		}
+		return p.Addr().String(), nil
+	}).(pulumi.StringOutput)
+	return nil
 }
 
 func (c *MetalCluster) elasticIP(ctx *pulumi.Context, name string, a MetalClusterArgs, b ElasticIPArgs,
@@ -307,14 +361,19 @@ func (c *MetalCluster) bootstrap(ctx *pulumi.Context, name string, a MetalCluste
 			hosts[i].Labels = a.WorkerLabels
 		}
 	}
-	b, err := bootstrap.NewBootstrap(ctx, name, &bootstrap.BootstrapArgs{
+	args := &bootstrap.BootstrapArgs{
 		Controller:    hosts[0],
-		Workers:       hosts[1:],
+		Controllers:   hosts[1:c.controllers],
+		Workers:       hosts[c.controllers:],
 		Kubernetes:    a.Kubernetes,
 		APIAccess:     a.APIAccess,
 		SSHPrivateKey: c.SSHPrivateKey,
 		PodBlocked:    []string{metal.MetadataIPv4 + "/32"},
-	}, parent)
+	}
+	if c.APIAddressBlock != nil {
+		args.APIAddress = c.APIAddress
+	}
+	b, err := bootstrap.NewBootstrap(ctx, name, args, parent)
 	if err != nil {
 		return err
 	}
@@ -343,7 +402,7 @@ func (c *MetalCluster) ElasticIPCIDRs() pulumi.StringMap {
 // outputMap is what the component records as its outputs in the state.
 func (c *MetalCluster) outputMap() pulumi.Map {
 	nodes, eips := c.NodeInfos(), c.ElasticIPCIDRs()
-	return pulumi.Map{
+	m := pulumi.Map{
 		"projectId":     c.ProjectID,
 		"localAsn":      pulumi.Int(c.LocalASN),
 		"nodes":         nodes,
@@ -353,4 +412,8 @@ func (c *MetalCluster) outputMap() pulumi.Map {
 		"kubeconfig":    c.Kubeconfig,
 		"apiEndpoint":   c.APIEndpoint,
 	}
+	if c.APIAddressBlock != nil {
+		m["apiAddress"] = c.APIAddress
+	}
+	return m
 }

@@ -25,8 +25,16 @@ const (
 // ServerClusterArgs configure a ServerCluster: servers that exist, reachable over SSH, each with
 // the BGP routers it peers with.
 type ServerClusterArgs struct {
-	// Controller is the control-plane server (required).
+	// Controller is the control-plane server that initialises the cluster (required).
 	Controller Server
+	// Controllers are the further control-plane servers: none, 2 or 4 (1, 3 or 5 controllers).
+	// They join one after another once Controller is initialised, beside the workers, and need
+	// APIAddress.
+	Controllers []Server
+	// APIAddress is the control plane's stable IPv4 address (bootstrap.BootstrapArgs.APIAddress):
+	// the exported kubeconfig's server. Required with Controllers; with one controller it makes a
+	// cluster that can take more later. Empty: none.
+	APIAddress string
 	// Workers join the cluster in parallel; none is a one-node cluster.
 	Workers []Server
 	// LocalASN is the ASN every node announces from. Default DefaultLocalASN.
@@ -111,6 +119,10 @@ func (a ServerClusterArgs) withDefaults() ServerClusterArgs {
 		}
 	}
 	def(&a.Controller)
+	a.Controllers = append([]Server(nil), a.Controllers...)
+	for i := range a.Controllers {
+		def(&a.Controllers[i])
+	}
 	a.Workers = append([]Server(nil), a.Workers...)
 	for i := range a.Workers {
 		def(&a.Workers[i])
@@ -118,10 +130,13 @@ func (a ServerClusterArgs) withDefaults() ServerClusterArgs {
 	return a
 }
 
-// servers are the controller and the workers with the labels their errors carry.
+// servers are the controllers and the workers with the labels their errors carry.
 func (a ServerClusterArgs) servers() ([]Server, []string) {
-	all := append([]Server{a.Controller}, a.Workers...)
+	all := append(append([]Server{a.Controller}, a.Controllers...), a.Workers...)
 	labels := []string{"Controller"}
+	for i := range a.Controllers {
+		labels = append(labels, fmt.Sprintf("Controllers[%d]", i))
+	}
 	for i := range a.Workers {
 		labels = append(labels, fmt.Sprintf("Workers[%d]", i))
 	}
@@ -207,6 +222,15 @@ func (a ServerClusterArgs) validate() error {
 		}
 		if multihop && s.Gateway == "" {
 			add("%s.Gateway is required: a multihop peer is reached through it", at)
+		}
+	}
+	if a.APIAddress != "" {
+		ip, err := netip.ParseAddr(a.APIAddress)
+		switch {
+		case err != nil || !ip.Is4():
+			add("APIAddress %q: must be an IPv4 address without a prefix length", a.APIAddress)
+		case addrs[ip] != "":
+			add("APIAddress %s: is %s, a node's own address", ip, addrs[ip])
 		}
 	}
 	if a.Controller.PublicIPv4 == "" && !a.APIAccess.PrivateOnly {

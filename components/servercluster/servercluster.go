@@ -26,7 +26,7 @@ type ServerCluster struct {
 
 	// LocalASN is the ASN every node announces from.
 	LocalASN int
-	// Nodes are the controller (first) and the workers, in order.
+	// Nodes are the controllers (the one that initialises first) and the workers, in order.
 	Nodes []*Node
 	// PeerPasswords are the sessions' own MD5 passwords by topology.PeerPasswordKey (secret),
 	// for calicobgp.CalicoBGPArgs.PeerPasswords.
@@ -39,8 +39,12 @@ type ServerCluster struct {
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// APIEndpoint is the API server URL the kubeconfig uses.
 	APIEndpoint pulumi.StringOutput `pulumi:"apiEndpoint"`
+	// APIAddress is the control plane's stable address, "" without one.
+	APIAddress string
 	// Provider is a Kubernetes provider for the cluster, for the components that follow.
 	Provider *kubernetes.Provider
+
+	controllers int
 }
 
 // Node is one server with its node description.
@@ -55,8 +59,11 @@ type Node struct {
 	Info topology.NodeOutput
 }
 
-// Controller is the control-plane node.
+// Controller is the control-plane node that initialises the cluster.
 func (c *ServerCluster) Controller() *Node { return c.Nodes[0] }
+
+// Controllers are every control-plane node, the first one first.
+func (c *ServerCluster) Controllers() []*Node { return c.Nodes[:c.controllers] }
 
 // NewServerCluster registers a cluster of the given servers.
 func NewServerCluster(ctx *pulumi.Context, name string, args *ServerClusterArgs, opts ...pulumi.ResourceOption) (*ServerCluster, error) {
@@ -67,7 +74,8 @@ func NewServerCluster(ctx *pulumi.Context, name string, args *ServerClusterArgs,
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("servercluster %q: %w", name, err)
 	}
-	c := &ServerCluster{LocalASN: a.LocalASN, PeerPasswords: map[string]pulumi.StringInput{}}
+	c := &ServerCluster{LocalASN: a.LocalASN, APIAddress: a.APIAddress, PeerPasswords: map[string]pulumi.StringInput{},
+		controllers: 1 + len(a.Controllers)}
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -79,7 +87,7 @@ func NewServerCluster(ctx *pulumi.Context, name string, args *ServerClusterArgs,
 	hosts := make([]bootstrap.Host, len(servers))
 	for i, s := range servers {
 		role := topology.RoleWorker
-		if i == 0 {
+		if i < c.controllers {
 			role = topology.RoleController
 		}
 		node := describe(s, role, a.LocalASN)
@@ -103,16 +111,21 @@ func NewServerCluster(ctx *pulumi.Context, name string, args *ServerClusterArgs,
 			hosts[i].Labels = a.WorkerLabels
 		}
 	}
-	b, err := bootstrap.NewBootstrap(ctx, name, &bootstrap.BootstrapArgs{
+	bargs := &bootstrap.BootstrapArgs{
 		Controller:    hosts[0],
-		Workers:       hosts[1:],
+		Controllers:   hosts[1:c.controllers],
+		Workers:       hosts[c.controllers:],
 		Kubernetes:    a.Kubernetes,
 		APIAccess:     a.APIAccess,
 		SSHUser:       a.SSHUser,
 		SSHPrivateKey: key,
 		Bastion:       a.Bastion,
 		PodBlocked:    a.PodBlocked,
-	}, parent)
+	}
+	if a.APIAddress != "" {
+		bargs.APIAddress = pulumi.String(a.APIAddress)
+	}
+	b, err := bootstrap.NewBootstrap(ctx, name, bargs, parent)
 	if err != nil {
 		return nil, fmt.Errorf("servercluster %q: %w", name, err)
 	}
@@ -202,11 +215,15 @@ func (c *ServerCluster) checkRange(pool, cidr string) error {
 
 // outputMap is what the component records as its outputs in the state.
 func (c *ServerCluster) outputMap() pulumi.Map {
-	return pulumi.Map{
+	m := pulumi.Map{
 		"localAsn":     pulumi.Int(c.LocalASN),
 		"nodes":        c.NodeInfos(),
 		"sshPublicKey": c.SSHPublicKey,
 		"kubeconfig":   c.Kubeconfig,
 		"apiEndpoint":  c.APIEndpoint,
 	}
+	if c.APIAddress != "" {
+		m["apiAddress"] = pulumi.String(c.APIAddress)
+	}
+	return m
 }
