@@ -118,6 +118,14 @@ func (c *Cluster) LocalASN() int64 {
 	return *c.BGP.ASN
 }
 
+// ControllerCount is the number of controllers, in either mode.
+func (c *Cluster) ControllerCount() int {
+	if c.Servers != nil {
+		return 1 + len(c.Servers.Controllers)
+	}
+	return *c.Controller.Count
+}
+
 // WorkerCount is the number of workers, in either mode.
 func (c *Cluster) WorkerCount() int {
 	if c.Servers != nil {

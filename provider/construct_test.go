@@ -321,11 +321,15 @@ func TestOutputsAreTheStackOutputs(t *testing.T) {
 	res := spec.Resources[Token]
 	noIngress := stackObject(t, "dev")
 	noIngress["ingress"] = map[string]any{"enabled": false}
+	devHA := stackObject(t, "dev")
+	devHA["controller"].(map[string]any)["count"] = 3
 	runs := map[string]programRun{
 		"dev":            runProgram(t, "dev", stackObject(t, "dev")),
 		"dev-no-ingress": runProgram(t, "dev", noIngress),
 		"racks":          runProgram(t, "racks", stackObject(t, "racks")),
 		"provider":       runProgram(t, "provider", stackObject(t, "provider")),
+		"ha":             runProgram(t, "ha", stackObject(t, "ha")),
+		"dev-ha":         runProgram(t, "dev", devHA),
 	}
 	declared := map[string]reflect.StructField{}
 	for _, f := range reflect.VisibleFields(reflect.TypeFor[ClusterOutputs]()) {

@@ -84,7 +84,7 @@ func FuzzProgram(f *testing.F) {
 // resource nor a function call.
 func checkMachines(t *testing.T, cfg *config.Cluster, r *result, preview bool) {
 	t.Helper()
-	want := cfg.WorkerCount() + 1
+	want := cfg.WorkerCount() + cfg.ControllerCount()
 	if cfg.Servers == nil {
 		if got := len(r.ofType(metal.DeviceToken)); got != want {
 			t.Errorf("preview=%v: %d devices, want %d", preview, got, want)
@@ -272,12 +272,11 @@ func editServersStack(t testing.TB, p *picker) map[string]any {
 		set(t, c, "ingress", ingress)
 	}
 	if !keep() {
-		set(t, c, "servers.apiAddress", p.pick(nil, "10.20.0.100", "10.10.0.100", "10.20.0.10", "169.254.0.9", "10.30.1.1"))
-	}
-	if !keep() {
-		// Further controllers: none, two, four, or a count etcd refuses; they take servers.peers.
+		// An API address, alone or with further controllers (none, two, four, or a count etcd
+		// refuses; they take servers.peers).
+		set(t, c, "servers.apiAddress", p.pick("10.20.0.100", "10.10.0.100", "10.20.0.10", "169.254.0.9", "10.30.1.1"))
 		var controllers []any
-		for i := range p.pick(0, 1, 2, 4).(int) {
+		for i := range p.pick(0, 2, 4, 1).(int) {
 			addr := fmt.Sprintf("10.20.0.%d", 11+i)
 			controllers = append(controllers, map[string]any{"name": fmt.Sprintf("cp%d", i), "sshAddress": addr, "privateIpv4": addr})
 		}

@@ -87,6 +87,16 @@ if [ "$want_minor" -gt $((running_minor + 1)) ]; then
 fi
 log "kubernetes.version 1.37.2: the cluster runs $running, which can move to it"
 
+# The control plane's address: kubeadm writes controlPlaneEndpoint into the ClusterConfiguration,
+# the API server's certificate names and every kubeconfig at init, and does not move it. A cluster
+# made without an API address cannot take one (nor lose it): the controllers that would join
+# through it would find no certificate for it.
+have=$(cluster_config | sed -n 's/^controlPlaneEndpoint: //p')
+if [ -n "$have" ] && [ "$have" != "198.51.100.1:6443" ]; then
+  log "the control plane's address is 198.51.100.1:6443, and the cluster was made with $have: kubeadm does not move a running control plane's address; an API address (and with it more than one controller) must be chosen when the cluster is created: set the API address settings back"
+  exit 1
+fi
+
 # kubernetes.podCidr, serviceCidr (and with it dnsServiceIp) and dnsDomain: kubeadm writes them
 # into the ClusterConfiguration at init (networking.podSubnet, serviceSubnet, dnsDomain) and every
 # component keeps them; the steps that follow would write other values for a cluster that still
