@@ -78,6 +78,12 @@ type CalicoBGPArgs struct {
 	PeerPasswords map[string]pulumi.StringInput
 	// MetalLBASN is the speakers' ASN in ModeBirdLocalPeer. Default topology.DefaultMetalLBASN.
 	MetalLBASN int
+	// APIAddress is the control plane's API address (an IPv4 address, no prefix length; optional,
+	// checked when it is known, as Bootstrap's APIAddress is): with it, a disabled IPPool over its
+	// /32 lets the controllers' BIRD announce it to the routers while a controller holds it on its
+	// loopback (the health check Bootstrap installs with an API address), and TorFilter's first
+	// rule keeps a controller from passing on the copies it learns from the others over the mesh.
+	APIAddress pulumi.StringInput
 	// DependsOn are resources Calico's installation waits for.
 	DependsOn []pulumi.Resource
 }
