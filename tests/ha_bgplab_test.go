@@ -4,16 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/metalk8s/metalk8s/components/calicobgp"
 	"github.com/metalk8s/metalk8s/components/topology"
 	"github.com/metalk8s/metalk8s/internal/bgplab"
+	"github.com/metalk8s/metalk8s/internal/mockcloud"
 )
 
 // The highly available control plane's API address in the BGP lab. The design: every controller
@@ -36,36 +40,107 @@ const (
 	haNodeASN    = 65000
 )
 
-// haCalico is the Calico state of three controllers peering with one router through their
-// gateways (multihop, reachableBy), with the API address's pool and filter rule of the design,
-// built with the calicobgp constructors the program uses. withRemoteReject false leaves the
-// filter as the program has it today (pod network only).
-func haCalico(withRemoteReject bool) (bgplab.Calico, map[string]netip.Addr) {
-	var c bgplab.Calico
-	c.Config = calicobgp.BGPConfiguration(haNodeASN, []string{haLBRange})
-	filter := calicobgp.TorFilter(haPodCIDR)
-	if withRemoteReject {
-		filter.Spec.ExportV4 = append([]apiv3.BGPFilterRuleV4{{
-			CIDR: haAPIAddress, MatchOperator: apiv3.Equal, Source: apiv3.BGPFilterSourceRemotePeers, Action: apiv3.Reject,
-		}}, filter.Spec.ExportV4...)
+// labShell stands in for bootstrap.Bootstrap's shell when CalicoBGP runs alone: its scripts run
+// nothing and print nothing.
+type labShell struct{}
+
+type labStep struct{ pulumi.ResourceState }
+
+func (labShell) RunScript(ctx *pulumi.Context, name string, _ pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
+	s := &labStep{}
+	if err := ctx.RegisterComponentResource("test:index:Step", name, s, opts...); err != nil {
+		return pulumi.StringOutput{}, nil, err
 	}
-	c.Filters = []apiv3.BGPFilter{filter}
-	pod := apiv3.IPPool{Spec: apiv3.IPPoolSpec{CIDR: haPodCIDR, IPIPMode: apiv3.IPIPModeAlways, VXLANMode: apiv3.VXLANModeNever,
-		NATOutgoing: true, BlockSize: 26}}
-	pod.Name = "default-ipv4-ippool"
-	c.Pools = []apiv3.IPPool{pod, calicobgp.LoadBalancerIPPool("metalk8s-api-address", haAPIAddress)}
+	return pulumi.String("").ToStringOutput(), s, nil
+}
+
+// haCalico is the Calico state of three controllers peering with one router through their
+// gateways (multihop, reachableBy), as CalicoBGP applies it for an API address: its objects (the
+// router filter with the rule rejecting the API address learnt from a BGP peer, the disabled
+// IPPool over it, the peers, the BGP configuration) and the operator's pod pool from its chart
+// values. withRemoteReject false takes the rule out of CalicoBGP's filter.
+func haCalico(t *testing.T, withRemoteReject bool) (bgplab.Calico, map[string]netip.Addr) {
+	t.Helper()
+	vip := netip.MustParsePrefix(haAPIAddress).Addr().String()
 	gateways := map[string]netip.Addr{}
+	var nodes []topology.Node
+	var c bgplab.Calico
 	for i := range 3 {
 		name := fmt.Sprintf("controller-%d", i+1)
 		ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(2*i + 1)})
 		gw := netip.AddrFrom4([4]byte{198, 51, 100, byte(2 * i)})
-		n := topology.Node{Name: name, Role: string(topology.RoleController), PrivateIPv4: ip.String(), PrivateGateway: gw.String(),
+		nodes = append(nodes, topology.Node{Name: name, Role: string(topology.RoleController), PrivateIPv4: ip.String(), PrivateGateway: gw.String(),
 			BGPPeers: []topology.BGPPeer{{PeerIPs: []string{haRouter}, PeerASN: haRouterASN, CustomerIP: ip.String(),
-				CustomerASN: haNodeASN, Multihop: true}}}
-		c.Peers = append(c.Peers, calicobgp.TorPeers(n, calicobgp.Passwords{})...)
+				CustomerASN: haNodeASN, Multihop: true}}})
 		c.Nodes = append(c.Nodes, bgplab.Node{Name: name, Address: netip.PrefixFrom(ip, 31),
 			Labels: map[string]string{"kubernetes.io/hostname": name}})
 		gateways[name] = gw
+	}
+	r := &result{cloud: mockcloud.New(false, mockcloud.SiteIBX)}
+	err := r.cloud.Run(func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k", nil)
+		if err != nil {
+			return err
+		}
+		var cn []calicobgp.Node
+		for _, n := range nodes {
+			cn = append(cn, calicobgp.Node{Name: n.Name, Info: pulumi.ToOutput(n).(topology.NodeOutput)})
+		}
+		_, err = calicobgp.NewCalicoBGP(ctx, "metalk8s", &calicobgp.CalicoBGPArgs{
+			Provider: provider, Shell: labShell{}, PodCIDR: haPodCIDR, LocalASN: haNodeASN, Nodes: cn, Mode: topology.ModeCalico,
+			Pools:      []topology.LoadBalancerPool{{Name: "public", CIDRs: []pulumi.StringInput{pulumi.String(haLBRange)}}},
+			APIAddress: pulumi.String(vip),
+		})
+		return err
+	}, "p", "s", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range allObjs(t, r) {
+		if o["apiVersion"] != "projectcalico.org/v3" {
+			continue
+		}
+		var into any
+		switch o["kind"] {
+		case "BGPConfiguration":
+			into = &c.Config
+		case "BGPPeer":
+			c.Peers = append(c.Peers, apiv3.BGPPeer{})
+			into = &c.Peers[len(c.Peers)-1]
+		case "BGPFilter":
+			c.Filters = append(c.Filters, apiv3.BGPFilter{})
+			into = &c.Filters[len(c.Filters)-1]
+		case "IPPool":
+			c.Pools = append(c.Pools, apiv3.IPPool{})
+			into = &c.Pools[len(c.Pools)-1]
+		default:
+			t.Fatalf("Calico object %v is not modelled by the lab", o["kind"])
+		}
+		if err := strictInto(o, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	values := input(r.byName(t, "kubernetes:helm.sh/v3:Release", "metalk8s-calico"), "values").(map[string]any)
+	for _, p := range asList(path(values, "installation", "calicoNetwork", "ipPools")) {
+		c.Pools = append(c.Pools, operatorPool(t, p))
+	}
+	if !slices.ContainsFunc(c.Pools, func(p apiv3.IPPool) bool { return p.Spec.CIDR == haAPIAddress && p.Spec.Disabled }) {
+		t.Fatalf("CalicoBGP made no disabled IPPool over %s: %+v", haAPIAddress, c.Pools)
+	}
+	if !withRemoteReject {
+		rule, removed := calicobgp.APIAddressRule(vip), false
+		for i, f := range c.Filters {
+			if f.Name == calicobgp.TorFilterName {
+				before := len(f.Spec.ExportV4)
+				c.Filters[i].Spec.ExportV4 = slices.DeleteFunc(slices.Clone(f.Spec.ExportV4), func(r apiv3.BGPFilterRuleV4) bool {
+					return reflect.DeepEqual(r, rule)
+				})
+				removed = len(c.Filters[i].Spec.ExportV4) < before
+			}
+		}
+		if !removed {
+			t.Fatalf("CalicoBGP's filters %+v have no rule %+v to take out", c.Filters, rule)
+		}
 	}
 	return c, gateways
 }
@@ -103,7 +178,7 @@ type haFixture struct {
 func startHA(t *testing.T, withRemoteReject bool) *haFixture {
 	t.Helper()
 	tools := labTools(t)
-	calico, gateways := haCalico(withRemoteReject)
+	calico, gateways := haCalico(t, withRemoteReject)
 	f := &haFixture{router: netip.MustParseAddr(haRouter), vip: netip.MustParsePrefix(haAPIAddress), lb: netip.MustParsePrefix(haLBRange),
 		addrs: map[string]netip.Addr{}, servers: map[string]*bgplab.APIServer{}, announcers: map[string]*bgplab.Announcer{},
 		probe: bgplab.KubeadmAPIServerReadiness}
@@ -409,7 +484,8 @@ func TestHAAPIAddressBGPLab(t *testing.T) {
 	f.stop()
 }
 
-// TestHAAPIAddressNeedsRemotePeerReject pins why the design needs the BGPFilter rule: without it
+// TestHAAPIAddressNeedsRemotePeerReject pins why CalicoBGP's router filter carries the rule
+// rejecting the API address learnt from a BGP peer (taken out of CalicoBGP's objects here): without it
 // a controller whose API server is down, its address gone from its loopback, still sends the
 // router the copies of the address it learns from the other controllers over the mesh (its export
 // filter accepts anything inside the disabled pool, whatever the route's source), so the router
