@@ -175,6 +175,8 @@ type haFixture struct {
 	vip, lb netip.Prefix
 	addrs   map[string]netip.Addr
 	servers map[string]*bgplab.APIServer
+	// scripts are each controller's rendered health check.
+	scripts map[string]string
 	probe   bgplab.Probe
 	stop    func()
 }
@@ -197,7 +199,8 @@ func startHA(t *testing.T, withRemoteReject bool) *haFixture {
 	needTool(t, "curl") // the health check's probe
 	calico, gateways := haCalico(t, withRemoteReject)
 	f := &haFixture{router: netip.MustParseAddr(haRouter), vip: netip.MustParsePrefix(haAPIAddress), lb: netip.MustParsePrefix(haLBRange),
-		addrs: map[string]netip.Addr{}, servers: map[string]*bgplab.APIServer{}, probe: bgplab.KubeadmAPIServerReadiness}
+		addrs: map[string]netip.Addr{}, servers: map[string]*bgplab.APIServer{}, scripts: map[string]string{},
+		probe: bgplab.KubeadmAPIServerReadiness}
 	checkProbeFigures(t, f.probe)
 	f.in.topo = bgplab.Topology{Calico: calico, Gateways: gateways, DefaultRoute: true,
 		Routers: []bgplab.Router{{Address: f.router, ASN: haRouterASN, Daemon: bgplab.GoBGP}}}
@@ -232,6 +235,7 @@ func startHA(t *testing.T, withRemoteReject bool) *haFixture {
 		if err := f.lab.StartProgram(n, "api-health-"+n, "bash", file); err != nil {
 			t.Fatal(err)
 		}
+		f.scripts[n] = file
 	}
 	return f
 }
@@ -412,7 +416,9 @@ func (f *haFixture) measure(t *testing.T, want []netip.Addr, limit time.Duration
 // period the next follows at once, as after the kubelet's ticker kept one tick); the other paths stay; the controller without a healthy API server still
 // reaches the address over the mesh; the LoadBalancer range and the pod blocks keep flowing on the
 // same sessions, none of which changes state; a restarted API server is announced again within
-// SuccessThreshold × Period plus the margin.
+// SuccessThreshold × Period plus the margin; a controller whose health check service stops
+// (its processes end, then ExecStopPost's `metalk8s-api-address withdraw` runs) is withdrawn
+// within the margin.
 //
 // Facts relied on: the probe figures are kubeadm v1.37.2's (see bgplab.KubeadmAPIServerReadiness),
 // and the script's (checkProbeFigures); the script verifies the stand-in's certificate against
@@ -512,6 +518,28 @@ func TestHAAPIAddressBGPLab(t *testing.T) {
 	}
 	if d := gone.Sub(hungAt); d < time.Duration(f.probe.FailureThreshold)*f.probe.Timeout {
 		t.Errorf("the path from %s was withdrawn %v after its API server hung, before three probe timeouts: the probe model is wrong", hung, d)
+	}
+
+	// The service stops (systemctl stop): its processes end, then ExecStopPost runs
+	// `metalk8s-api-address withdraw`, which takes the address off although the API server is ready.
+	quit := f.in.nodes[0]
+	quitAt := time.Now()
+	if err := f.lab.StopProgram("api-health-" + quit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.lab.RunOnNode(t.Context(), quit, "bash", f.scripts[quit], "withdraw"); err != nil {
+		t.Fatal(err)
+	}
+	gone, err = f.measure(t, f.nodeAddrs(f.in.nodes[1]), margin+20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("service stopped: withdrawn after %v (bound %v)", gone.Sub(quitAt).Round(time.Millisecond), margin)
+	if d := gone.Sub(quitAt); d > margin {
+		t.Errorf("the path from %s was withdrawn %v after its health check stopped, over the bound %v", quit, d, margin)
+	}
+	if held, err := f.lab.HoldsAddress(t.Context(), quit, f.vip); err != nil || held {
+		t.Errorf("%s still holds %s after its health check stopped (%v)", quit, f.vip, err)
 	}
 
 	if err := f.ordinary(t.Context()); err != nil {

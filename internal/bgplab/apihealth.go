@@ -18,9 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -252,4 +254,38 @@ func (l *Lab) StartProgram(node, name string, argv ...string) error {
 func (l *Lab) Log(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(l.dir, name+".log"))
 	return string(b), err
+}
+
+// StopProgram stops a program StartProgram started, its process group whole (SIGTERM, then
+// SIGKILL after 5 s), as systemd stops a service's processes, and forgets it.
+func (l *Lab) StopProgram(name string) error {
+	i := slices.IndexFunc(l.procs, func(p *process) bool { return p.name == name && p.group })
+	if i < 0 {
+		return fmt.Errorf("bgplab: no program %q", name)
+	}
+	p := l.procs[i]
+	if err := p.signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("bgplab: stopping %s: %w", name, err)
+	}
+	select {
+	case <-p.done:
+		_ = p.signal(syscall.SIGKILL)
+	case <-time.After(5 * time.Second):
+		_ = p.signal(syscall.SIGKILL)
+		<-p.done
+	}
+	l.procs = slices.Delete(l.procs, i, i+1)
+	return nil
+}
+
+// RunOnNode runs a short command in a node's namespace and returns its standard output.
+func (l *Lab) RunOnNode(ctx context.Context, node string, argv ...string) (string, error) {
+	ns, ok := l.nodeNS[node]
+	if !ok {
+		return "", fmt.Errorf("bgplab: no node %q", node)
+	}
+	if len(argv) == 0 {
+		return "", errors.New("bgplab: no command")
+	}
+	return l.inNS(ctx, ns, argv[0], argv[1:]...)
 }
