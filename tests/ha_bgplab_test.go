@@ -45,8 +45,12 @@ const (
 )
 
 // labShell stands in for bootstrap.Bootstrap's shell when CalicoBGP runs alone: its scripts run
-// nothing and print nothing.
+// nothing and print nothing; the lab has no workers to run scripts on.
 type labShell struct{}
+
+func (labShell) RunScriptOnWorkers(*pulumi.Context, string, pulumi.StringInput, ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	return nil, nil
+}
 
 type labStep struct{ pulumi.ResourceState }
 

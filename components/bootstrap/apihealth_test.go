@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/metalk8s/metalk8s/internal/realkube"
 )
 
@@ -198,6 +200,40 @@ func TestAPIHealthPassesShellcheck(t *testing.T) {
 		}
 		if r := realkube.Run(exec.Command(shellcheck, "--shell=bash", "--severity=style", path), 60*time.Second); r.Err != nil {
 			t.Errorf("%s: shellcheck:\n%s", name, r)
+		}
+	}
+}
+
+// TestRunScriptOnWorkers: a script run on the workers is one step per worker, after that worker's
+// join, on that worker, tied to its machine; none runs on a controller.
+func TestRunScriptOnWorkers(t *testing.T) {
+	var n int
+	cmds := recordedCommands(t, haArgs(), func(ctx *pulumi.Context, b *Bootstrap) error {
+		steps, err := b.RunScriptOnWorkers(ctx, "x-api-name", pulumi.String("echo moved\n"))
+		n = len(steps)
+		return err
+	})
+	if n != 2 {
+		t.Errorf("%d steps returned, want 2", n)
+	}
+	for name, host := range map[string]string{"w1": "192.0.2.11", "w2": "192.0.2.12"} {
+		r, ok := cmds["x-api-name-"+name]
+		if !ok {
+			t.Fatalf("no step on %s", name)
+		}
+		if !slices.Contains(r.DependsOn, cmds["c-"+name+"-join"].URN) {
+			t.Errorf("%s does not wait for %s's join", r.Name, name)
+		}
+		if got := decodeConnection(t, r.Inputs["connection"]); got.Host != host {
+			t.Errorf("%s runs on %s, want %s", r.Name, got.Host, host)
+		}
+		if body, _ := stdin(t, r); body != "echo moved\n" || !r.DeleteBeforeReplace {
+			t.Errorf("%s: standard input %q, delete-first %v", r.Name, body, r.DeleteBeforeReplace)
+		}
+	}
+	for name := range cmds {
+		if strings.HasPrefix(name, "x-api-name-cp") {
+			t.Errorf("%s runs on a controller", name)
 		}
 	}
 }

@@ -93,6 +93,27 @@ func (b *Bootstrap) RunScript(ctx *pulumi.Context, name string, script pulumi.St
 	return cmd.Stdout, cmd, nil
 }
 
+// RunScriptOnWorkers runs a script as root on every worker once it has joined, one step per
+// worker named name-WORKER, each tied to the worker's machine, and returns the steps. Components
+// that change something on the nodes themselves (the control plane's name in /etc/hosts) use it.
+func (b *Bootstrap) RunScriptOnWorkers(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for _, w := range b.steps.args.Workers {
+		o := append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.Workers[w.Name].Join}), onItsMachine}, opts...)
+		cmd, err := remote.NewCommand(ctx, name+"-"+w.Name, &remote.CommandArgs{
+			Connection: b.steps.connection(w),
+			Create:     b.steps.shell(),
+			Stdin:      script,
+			Triggers:   machine(w),
+		}, o...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
+}
+
 // WorkerSteps are the remote steps that add one worker, or one controller after the first.
 type WorkerSteps struct {
 	// Token makes the node's own join token, unless the node is registered (on the first

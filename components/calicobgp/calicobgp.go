@@ -37,6 +37,9 @@ type CalicoBGP struct {
 	Announced pulumi.StringArrayOutput `pulumi:"announced"`
 	// APIAddressPool is the disabled IPPool over APIAddress, nil without one.
 	APIAddressPool *yamlv2.ConfigGroup
+	// APIName are the workers' steps that map the control plane's name to APIAddress once it
+	// answers there; nil without an API address.
+	APIName []pulumi.Resource
 	// Warnings are what the caller should tell the user about the chosen set-up (plain text,
 	// known when NewCalicoBGP returns); each was also logged as a warning on the component.
 	Warnings []string
@@ -164,6 +167,15 @@ func (b *builder) build() error {
 		c.APIAddressPool, err = yamlv2.NewConfigGroup(b.ctx, b.name+"-api-address-ippool", &yamlv2.ConfigGroupArgs{Objs: pool}, b.with(c.Ready, filterGroup)...)
 		if err != nil {
 			return fmt.Errorf("API address IPPool: %w", err)
+		}
+		// The workers move the control plane's name to the API address once it answers there.
+		script := b.apiAddress().ApplyT(func(addr string) (string, error) {
+			return RenderAPIName(APINameData{Address: addr, Port: a.APIPort, TimeoutSeconds: DefaultReadyTimeoutSeconds})
+		}).(pulumi.StringOutput)
+		// Not on the component's Kubernetes provider: the steps run over SSH.
+		opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{c.Ready, c.APIAddressPool})}
+		if c.APIName, err = a.Shell.(WorkerShell).RunScriptOnWorkers(b.ctx, b.name+"-api-name", script, opts...); err != nil {
+			return fmt.Errorf("API name on the workers: %w", err)
 		}
 	}
 	peerDeps := []pulumi.Resource{c.Ready, filterGroup}
