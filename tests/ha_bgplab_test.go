@@ -420,7 +420,8 @@ func (f *haFixture) measure(t *testing.T, want []netip.Addr, limit time.Duration
 // period the next follows at once, as after the kubelet's ticker kept one tick); the other paths stay; the controller without a healthy API server still
 // reaches the address over the mesh; the LoadBalancer range and the pod blocks keep flowing on the
 // same sessions, none of which changes state; a restarted API server is announced again within
-// SuccessThreshold × Period plus the margin; a controller whose health check service stops
+// SuccessThreshold × Period plus the margin, as is an address something else takes off a ready
+// controller's loopback; a controller whose health check service stops
 // (its processes end, then ExecStopPost's `metalk8s-api-address withdraw` runs) is withdrawn
 // within the margin.
 //
@@ -502,6 +503,24 @@ func TestHAAPIAddressBGPLab(t *testing.T) {
 	t.Logf("restarted: announced again after %v (bound %v)", back.Sub(restarted).Round(time.Millisecond), upBound)
 	if d := back.Sub(restarted); d > upBound {
 		t.Errorf("the path from %s came back %v after its API server restarted, over the bound %v", down, d, upBound)
+	}
+
+	// Something else takes the address off a ready controller's loopback: the next successful
+	// probe puts it back.
+	taken := f.in.nodes[0]
+	takenAt := time.Now()
+	if _, err := f.lab.RunOnNode(t.Context(), taken, "ip", "address", "del", f.vip.String(), "dev", "lo"); err != nil {
+		t.Fatal(err)
+	}
+	putBack := f.watchAddress(t, taken, true)()
+	back, err = f.measure(t, all, upBound+20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("taken off by hand: back on the loopback after %v, announced after %v (bound %v)", putBack.Sub(takenAt).Round(time.Millisecond),
+		back.Sub(takenAt).Round(time.Millisecond), upBound)
+	if d := back.Sub(takenAt); d > upBound {
+		t.Errorf("the path from %s came back %v after the address was taken off, over the bound %v", taken, d, upBound)
 	}
 
 	// An API server hangs: every probe waits for its whole timeout.
