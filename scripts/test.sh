@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run on what the project generates (iproute2's ip makes
 # the network namespaces of the real control plane, the firewall lab, the BGP lab and the SSH lab;
-# openssh-server's sshd and openssh-client's ssh serve and cross-check the SSH lab). nodejs and npm
+# openssh-server's sshd and openssh-client's ssh serve and cross-check the SSH lab; curl is the
+# API address health check's probe, which the API-address lab runs). nodejs and npm
 # run tsc on the TypeScript example against the generated SDK; python3 and the Debian packages of
 # the Pulumi Python SDK's dependencies import the generated Python SDK (PyPI is not used: the
 # Pulumi Python SDK's source comes from the Go module cache).
-apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client
+apt_packages=(shellcheck bird nftables gobgpd iproute2 openssh-server openssh-client curl
   python3 python3-grpcio python3-protobuf python3-dill python3-semver python3-yaml
   python3-packaging python3-typing-extensions python3-six)
 

@@ -54,6 +54,11 @@ type Bootstrap struct {
 	Certs *remote.Command
 	// ControllerCerts are the same steps on the controllers that join, by node name.
 	ControllerCerts map[string]*remote.Command
+	// APIHealth installs and starts, on each controller, the health check that holds the API
+	// address on its loopback while its API server is ready (metalk8s-api-address.service), by
+	// node name; nil without an API address. Deleting one stops the service, which takes the
+	// address off.
+	APIHealth map[string]*remote.Command
 	// Workers are the per-worker steps, by node name.
 	Workers map[string]*WorkerSteps
 	// Controllers are the steps of the controllers that join (every one after the first), by
@@ -86,6 +91,27 @@ func (b *Bootstrap) RunScript(ctx *pulumi.Context, name string, script pulumi.St
 		return pulumi.StringOutput{}, nil, err
 	}
 	return cmd.Stdout, cmd, nil
+}
+
+// RunScriptOnWorkers runs a script as root on every worker once it has joined, one step per
+// worker named name-WORKER, each tied to the worker's machine, and returns the steps. Components
+// that change something on the nodes themselves (the control plane's name in /etc/hosts) use it.
+func (b *Bootstrap) RunScriptOnWorkers(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for _, w := range b.steps.args.Workers {
+		o := append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.Workers[w.Name].Join}), onItsMachine}, opts...)
+		cmd, err := remote.NewCommand(ctx, name+"-"+w.Name, &remote.CommandArgs{
+			Connection: b.steps.connection(w),
+			Create:     b.steps.shell(),
+			Stdin:      script,
+			Triggers:   machine(w),
+		}, o...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
 }
 
 // WorkerSteps are the remote steps that add one worker, or one controller after the first.
@@ -188,6 +214,17 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	for _, c := range a.Controllers {
 		if b.ControllerCerts[c.Name], err = s.certs(c, b.Controllers[c.Name].Join, admin.cert); err != nil {
 			return nil, fmt.Errorf("bootstrap %q: %s: certificates: %w", name, c.Name, err)
+		}
+	}
+	if a.APIAddress != nil {
+		b.APIHealth = map[string]*remote.Command{}
+		if b.APIHealth[a.Controller.Name], err = s.apiHealth(a.Controller, init); err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %s: API address: %w", name, a.Controller.Name, err)
+		}
+		for _, c := range a.Controllers {
+			if b.APIHealth[c.Name], err = s.apiHealth(c, b.Controllers[c.Name].Join); err != nil {
+				return nil, fmt.Errorf("bootstrap %q: %s: API address: %w", name, c.Name, err)
+			}
 		}
 	}
 	// The kubeconfig names init's ID, so that it (and the provider) wait for the control plane.
@@ -384,6 +421,25 @@ func (s *steps) certs(c Host, init *remote.Command, admin *tls.LocallySignedCert
 		Stdin:      pulumi.String(script),
 		Triggers:   append(machine(c), admin.ValidityEndTime),
 	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{init, s.controlPlaneUpgrade}))
+}
+
+// apiHealthService is the health check's systemd service.
+const apiHealthService = "metalk8s-api-address.service"
+
+// apiHealth is a controller's API address step, once it has joined (or initialised) the control
+// plane: it installs the health check that holds the API address on the controller's loopback
+// while its own API server is ready, probed on its private address, and starts it.
+func (s *steps) apiHealth(c Host, joined *remote.Command) (*remote.Command, error) {
+	script := pulumi.All(c.PrivateIPv4, s.apiAddress).ApplyT(func(v []any) (string, error) {
+		return RenderAPIAddress(APIHealthData{Node: c.Name, Address: v[1].(string), Private: v[0].(string), Port: s.args.Kubernetes.APIPort})
+	}).(pulumi.StringOutput)
+	return remote.NewCommand(s.ctx, s.name+"-"+c.Name+"-api-health", &remote.CommandArgs{
+		Connection: s.connection(c),
+		Create:     s.shell(),
+		Stdin:      script,
+		Delete:     pulumi.String(s.asRoot("systemctl disable --now " + apiHealthService)),
+		Triggers:   machine(c),
+	}, s.parent, onItsMachine, pulumi.DependsOn([]pulumi.Resource{joined}))
 }
 
 // machine ties a step to the machine it concerns: a replaced machine replaces the step, so that

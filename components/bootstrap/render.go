@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -144,6 +145,118 @@ type RegisteredData struct {
 	TokenID string
 }
 
+// APIHealthData is what a controller's health check of the API address, metalk8s-api-address,
+// and the step that installs it are rendered from.
+type APIHealthData struct {
+	// Node is the controller's name.
+	Node string
+	// Address is the API address (IPv4), held as a /32 on Interface while the API server is ready.
+	Address string
+	// Private is the controller's private address, where its API server is probed.
+	Private string
+	// Port is the API server's port.
+	Port int
+	// Interface holds the address. Default "lo".
+	Interface string
+	// CACert is the CA the API server's certificate is checked against. Default
+	// DefaultAPIHealthCACert.
+	CACert string
+	// PeriodSeconds, TimeoutSeconds, FailureThreshold and SuccessThreshold are the probe's, as
+	// in a Pod's readinessProbe. Defaults: the readinessProbe kubeadm writes for kube-apiserver
+	// (APIReadinessPeriodSeconds and the others).
+	PeriodSeconds, TimeoutSeconds, FailureThreshold, SuccessThreshold int
+	// Helper is the rendered metalk8s-api-address, which the step installs (set by
+	// RenderAPIAddress).
+	Helper string
+}
+
+// The readinessProbe of the kube-apiserver static Pod kubeadm v1.37.2 writes
+// (cmd/kubeadm/app/util/staticpod/utils.go, ReadinessProbe: path /readyz, timeoutSeconds 15,
+// failureThreshold 3, periodSeconds 1; successThreshold left at Kubernetes' default 1), which the
+// health check of the API address repeats, and the CA kubeadm signs the API server's certificate
+// with.
+const (
+	APIReadinessPeriodSeconds    = 1
+	APIReadinessTimeoutSeconds   = 15
+	APIReadinessFailureThreshold = 3
+	APIReadinessSuccessThreshold = 1
+	DefaultAPIHealthCACert       = "/etc/kubernetes/pki/ca.crt"
+)
+
+var (
+	interfaceRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+	filePathRE  = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
+)
+
+func (d APIHealthData) withDefaults() APIHealthData {
+	if d.Interface == "" {
+		d.Interface = "lo"
+	}
+	if d.CACert == "" {
+		d.CACert = DefaultAPIHealthCACert
+	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&d.PeriodSeconds, APIReadinessPeriodSeconds}, {&d.TimeoutSeconds, APIReadinessTimeoutSeconds},
+		{&d.FailureThreshold, APIReadinessFailureThreshold}, {&d.SuccessThreshold, APIReadinessSuccessThreshold}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	return d
+}
+
+// check reports every problem of defaulted data at once: everything is written into a script.
+func (d APIHealthData) check() error {
+	var errs []error
+	for _, a := range []struct{ what, ip string }{{"API address", d.Address}, {"private address", d.Private}} {
+		if err := checkIPv4(d.Node+": "+a.what, a.ip); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if d.Port < 1 || d.Port > 65535 {
+		errs = append(errs, fmt.Errorf("%s: API port %d is not a TCP port", d.Node, d.Port))
+	}
+	if !interfaceRE.MatchString(d.Interface) {
+		errs = append(errs, fmt.Errorf("%s: interface %q is not an interface name", d.Node, d.Interface))
+	}
+	if !filePathRE.MatchString(d.CACert) {
+		errs = append(errs, fmt.Errorf("%s: CA certificate path %q is not an absolute path of letters, digits and ._-/", d.Node, d.CACert))
+	}
+	for _, f := range []struct {
+		what string
+		v    int
+	}{{"period", d.PeriodSeconds}, {"timeout", d.TimeoutSeconds}, {"failure threshold", d.FailureThreshold},
+		{"success threshold", d.SuccessThreshold}} {
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("%s: probe %s %d is not positive", d.Node, f.what, f.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RenderAPIHealth renders metalk8s-api-address, the loop that holds the API address on the
+// controller's loopback while its API server is ready.
+func RenderAPIHealth(d APIHealthData) (string, error) {
+	d = d.withDefaults()
+	if err := d.check(); err != nil {
+		return "", fmt.Errorf("health check of the API address: %w", err)
+	}
+	return render("api-health.sh.tmpl", d)
+}
+
+// RenderAPIAddress renders a controller's API address step: it installs metalk8s-api-address and
+// its service, metalk8s-api-address.service, and starts it.
+func RenderAPIAddress(d APIHealthData) (string, error) {
+	helper, err := RenderAPIHealth(d)
+	if err != nil {
+		return "", err
+	}
+	d.Helper = line(helper)
+	return render("api-address.sh.tmpl", d, d.Helper)
+}
+
 // RetireTokensData is what the controller's retirement of unused join tokens is rendered from.
 type RetireTokensData struct {
 	// Node is the controller's name.
@@ -179,7 +292,7 @@ func minor(v string) string {
 }
 
 // heredocLine matches a line that would end one of the scripts' here-documents early.
-var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|PREFERENCES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN|RENEW)$`)
+var heredocLine = regexp.MustCompile(`(?m)^(MODULES|SYSCTL|DOCKER|KUBERNETES|PREFERENCES|CONTAINERD|FIREWALL|UNIT|RESET|REMOVE|CACERT|CAKEY|KUBEADM|TOKEN|RENEW|HEALTH)$`)
 
 // renders counts template executions, so that tests can show that a bigger cluster does not
 // render more.

@@ -33,6 +33,8 @@ const (
 	OperatorNamespace = "tigera-operator"
 	// CalicoNamespace is where the operator runs calico-node.
 	CalicoNamespace = "calico-system"
+	// DefaultAPIPort is the API server's port, kubeadm's default.
+	DefaultAPIPort = 6443
 )
 
 // Shell runs a script with cluster-admin rights on a machine of the cluster (the controller) and
@@ -40,6 +42,16 @@ const (
 // aggregated API and to read the BIRD template of the running version.
 type Shell interface {
 	RunScript(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error)
+}
+
+// WorkerShell is a Shell that also runs a script on every worker. bootstrap.Bootstrap implements
+// it. With an API address, CalicoBGP needs it to move each worker's control-plane name to the API
+// address once Calico announces it.
+type WorkerShell interface {
+	Shell
+	// RunScriptOnWorkers runs script as root on every worker, once the worker has joined, one
+	// step per worker named after name and the worker, and returns the steps.
+	RunScriptOnWorkers(ctx *pulumi.Context, name string, script pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error)
 }
 
 // Node is one node to peer with its routers.
@@ -78,6 +90,15 @@ type CalicoBGPArgs struct {
 	PeerPasswords map[string]pulumi.StringInput
 	// MetalLBASN is the speakers' ASN in ModeBirdLocalPeer. Default topology.DefaultMetalLBASN.
 	MetalLBASN int
+	// APIAddress is the control plane's API address (an IPv4 address, no prefix length; optional,
+	// checked when it is known, as Bootstrap's APIAddress is): with it, a disabled IPPool over its
+	// /32 lets the controllers' BIRD announce it to the routers while a controller holds it on its
+	// loopback (the health check Bootstrap installs with an API address), and TorFilter's first
+	// rule keeps a controller from passing on the copies it learns from the others over the mesh.
+	APIAddress pulumi.StringInput
+	// APIPort is the API server's port, which the workers wait on at the API address before they
+	// move the control plane's name to it. Default DefaultAPIPort.
+	APIPort int
 	// DependsOn are resources Calico's installation waits for.
 	DependsOn []pulumi.Resource
 }
@@ -102,6 +123,9 @@ func (a CalicoBGPArgs) withDefaults() CalicoBGPArgs {
 	}
 	if a.MetalLBASN == 0 {
 		a.MetalLBASN = topology.DefaultMetalLBASN
+	}
+	if a.APIPort == 0 {
+		a.APIPort = DefaultAPIPort
 	}
 	return a
 }
@@ -132,6 +156,12 @@ func (a CalicoBGPArgs) validate() error {
 	}
 	if err := topology.ValidatePools(a.Pools); err != nil {
 		errs = append(errs, err)
+	}
+	if a.APIPort < 1 || a.APIPort > 65535 {
+		add("APIPort %d: not a TCP port", a.APIPort)
+	}
+	if _, ok := a.Shell.(WorkerShell); a.APIAddress != nil && a.Shell != nil && !ok {
+		add("APIAddress: Shell must also run scripts on the workers (a WorkerShell, as bootstrap.Bootstrap is)")
 	}
 	if a.LocalASN == a.MetalLBASN {
 		add("LocalASN and MetalLBASN are both %d: the 127.0.0.1 session must be eBGP", a.LocalASN)

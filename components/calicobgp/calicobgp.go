@@ -2,6 +2,7 @@ package calicobgp
 
 import (
 	"fmt"
+	"net/netip"
 
 	apiv3 "github.com/projectcalico/api/pkg/apis/projectcalico/v3"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -34,6 +35,11 @@ type CalicoBGP struct {
 	LoadBalancerCIDRs pulumi.StringArrayOutput `pulumi:"loadBalancerCidrs"`
 	// Announced are the ranges Calico itself announces (ModeCalico), empty otherwise.
 	Announced pulumi.StringArrayOutput `pulumi:"announced"`
+	// APIAddressPool is the disabled IPPool over APIAddress, nil without one.
+	APIAddressPool *yamlv2.ConfigGroup
+	// APIName are the workers' steps that map the control plane's name to APIAddress once it
+	// answers there; nil without an API address.
+	APIName []pulumi.Resource
 	// Warnings are what the caller should tell the user about the chosen set-up (plain text,
 	// known when NewCalicoBGP returns); each was also logged as a warning on the component.
 	Warnings []string
@@ -136,13 +142,41 @@ func (b *builder) build() error {
 
 	// The filter exists before any router peer names it: confd skips a filter it cannot find
 	// (bird.cfg.template checks `exists` on its key), which would export the pod network.
-	filter, err := kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR)})
-	if err != nil {
-		return err
+	var filter pulumi.ArrayInput
+	if a.APIAddress == nil {
+		objs, err := kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR, "")})
+		if err != nil {
+			return err
+		}
+		filter = pulumi.ToArray(objs)
+	} else {
+		filter = b.apiAddress().ApplyT(func(addr string) ([]any, error) {
+			return kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR, addr)})
+		}).(pulumi.ArrayOutput)
 	}
-	filterGroup, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-filter", &yamlv2.ConfigGroupArgs{Objs: pulumi.ToArray(filter)}, b.with(c.Ready)...)
+	filterGroup, err := yamlv2.NewConfigGroup(b.ctx, b.name+"-bgp-filter", &yamlv2.ConfigGroupArgs{Objs: filter}, b.with(c.Ready)...)
 	if err != nil {
 		return fmt.Errorf("BGPFilter: %w", err)
+	}
+	if a.APIAddress != nil {
+		// After the filter: the pool lets the address out, the filter's rule keeps the copies
+		// learnt over the mesh in.
+		pool := b.apiAddress().ApplyT(func(addr string) ([]any, error) {
+			return kobj.Objects([]apiv3.IPPool{APIAddressIPPool(addr)})
+		}).(pulumi.ArrayOutput)
+		c.APIAddressPool, err = yamlv2.NewConfigGroup(b.ctx, b.name+"-api-address-ippool", &yamlv2.ConfigGroupArgs{Objs: pool}, b.with(c.Ready, filterGroup)...)
+		if err != nil {
+			return fmt.Errorf("API address IPPool: %w", err)
+		}
+		// The workers move the control plane's name to the API address once it answers there.
+		script := b.apiAddress().ApplyT(func(addr string) (string, error) {
+			return RenderAPIName(APINameData{Address: addr, Port: a.APIPort, TimeoutSeconds: DefaultReadyTimeoutSeconds})
+		}).(pulumi.StringOutput)
+		// Not on the component's Kubernetes provider: the steps run over SSH.
+		opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{c.Ready, c.APIAddressPool})}
+		if c.APIName, err = a.Shell.(WorkerShell).RunScriptOnWorkers(b.ctx, b.name+"-api-name", script, opts...); err != nil {
+			return fmt.Errorf("API name on the workers: %w", err)
+		}
 	}
 	peerDeps := []pulumi.Resource{c.Ready, filterGroup}
 	if a.MD5Password != nil || len(a.PeerPasswords) > 0 {
@@ -179,6 +213,17 @@ func (b *builder) build() error {
 		return b.localPeer()
 	}
 	return nil
+}
+
+// apiAddress is APIAddress, failing the run naming it unless it is an IPv4 address: it is known
+// only once the cloud answers (a reserved address), and is written into Calico objects.
+func (b *builder) apiAddress() pulumi.StringOutput {
+	return b.args.APIAddress.ToStringOutput().ApplyT(func(addr string) (string, error) {
+		if ip, err := netip.ParseAddr(addr); err != nil || !ip.Is4() {
+			return "", fmt.Errorf("APIAddress: address %q is not an IPv4 address", addr)
+		}
+		return addr, nil
+	}).(pulumi.StringOutput)
 }
 
 // passwords are the keys of the password Secret the sessions may use.

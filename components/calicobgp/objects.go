@@ -40,17 +40,45 @@ func BGPConfiguration(asn int, announce []string) apiv3.BGPConfiguration {
 // TorFilterName names the BGPFilter every top-of-rack BGPPeer carries.
 const TorFilterName = "metalk8s-tor"
 
-// TorFilter keeps the pod network off the top-of-rack routers and only them: its one export rule
+// TorFilter keeps the pod network off the top-of-rack routers and only them: an export rule
 // rejects every route inside podCIDR (matchOperator In: the pod CIDR itself and every block in
 // it). Only BGPPeers that name it in spec.filters apply it; the node-to-node mesh has no filters
 // and keeps carrying each node's pod blocks to the others. Everything else (the LoadBalancer
 // ranges) goes on to Calico's own export filter unchanged.
-func TorFilter(podCIDR string) apiv3.BGPFilter {
-	f := apiv3.BGPFilter{Spec: apiv3.BGPFilterSpec{ExportV4: []apiv3.BGPFilterRuleV4{{
-		CIDR: podCIDR, MatchOperator: apiv3.In, Action: apiv3.Reject,
-	}}}}
+//
+// With an API address (apiAddress, an IPv4 address; "" for none) a first rule rejects its /32
+// when the node learnt it from a BGP peer (source RemotePeers: confd's filterStatement writes
+// `(defined(source))&&(source ~ [ RTS_BGP ])`), so that a controller sends the routers the
+// address only while it holds it on its own loopback, not the copies the other controllers send
+// it over the mesh.
+func TorFilter(podCIDR, apiAddress string) apiv3.BGPFilter {
+	var rules []apiv3.BGPFilterRuleV4
+	if apiAddress != "" {
+		rules = append(rules, APIAddressRule(apiAddress))
+	}
+	rules = append(rules, apiv3.BGPFilterRuleV4{CIDR: podCIDR, MatchOperator: apiv3.In, Action: apiv3.Reject})
+	f := apiv3.BGPFilter{Spec: apiv3.BGPFilterSpec{ExportV4: rules}}
 	f.APIVersion, f.Kind, f.Name = apiVersion, "BGPFilter", TorFilterName
 	return f
+}
+
+// APIAddressRule is the export rule of TorFilter that rejects the API address's /32 when it was
+// learnt from a BGP peer.
+func APIAddressRule(apiAddress string) apiv3.BGPFilterRuleV4 {
+	return apiv3.BGPFilterRuleV4{CIDR: apiAddress + "/32", MatchOperator: apiv3.Equal,
+		Source: apiv3.BGPFilterSourceRemotePeers, Action: apiv3.Reject}
+}
+
+// APIAddressPoolName names the disabled IPPool over the API address.
+const APIAddressPoolName = "metalk8s-api-address"
+
+// APIAddressIPPool is a disabled pool over the API address's /32: Calico assigns nothing from it,
+// but its export filter then lets the address through to the routers from the controllers that
+// hold it on their loopback (BIRD's `protocol direct` takes it from there).
+func APIAddressIPPool(apiAddress string) apiv3.IPPool {
+	p := apiv3.IPPool{Spec: apiv3.IPPoolSpec{CIDR: apiAddress + "/32", Disabled: true}}
+	p.APIVersion, p.Kind, p.Name = apiVersion, "IPPool", APIAddressPoolName
+	return p
 }
 
 // TorPeerName names a node's n-th (from 1) top-of-rack peer.

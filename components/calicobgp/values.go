@@ -89,6 +89,17 @@ type ReadyData struct {
 	TimeoutSeconds int
 }
 
+// APINameData is what a worker's move of the control plane's name to the API address is rendered
+// from.
+type APINameData struct {
+	// Address is the API address, an IPv4 address (checked before).
+	Address string
+	// Port is the API server's port.
+	Port int
+	// TimeoutSeconds bounds the wait for the API address to answer.
+	TimeoutSeconds int
+}
+
 // BirdTemplateData is what the template read is rendered from.
 type BirdTemplateData struct {
 	// Version is the Calico version running: a new version re-runs the read.
@@ -128,6 +139,9 @@ func RenderBirdTemplateGuard(d BirdTemplateGuardData) (string, error) {
 
 // RenderReady renders the wait for Calico's API and calico-node.
 func RenderReady(d ReadyData) (string, error) { return renderScript("ready.sh.tmpl", d) }
+
+// RenderAPIName renders a worker's move of the control plane's name to the API address.
+func RenderAPIName(d APINameData) (string, error) { return renderScript("api-name.sh.tmpl", d) }
 
 // RenderBirdTemplate renders the read of the running BIRD template.
 func RenderBirdTemplate(d BirdTemplateData) (string, error) {

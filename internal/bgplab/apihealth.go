@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -15,9 +16,13 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,7 +59,8 @@ func inNamespace(ns string, f func() error) error {
 }
 
 // APIServer stands in for a controller's kube-apiserver as its readiness probe sees it: an HTTPS
-// listener on the node's address that answers GET /readyz with 200 "ok". Stop closes the
+// listener on the node's address, with a certificate for that address signed by the lab's CA
+// (APIServerCA), that answers GET /readyz with 200 "ok". Stop closes the
 // listener and every connection (new connections are refused, as after the process exits); Hang
 // keeps accepting connections but answers no request (a wedged process), until Resume or Stop.
 type APIServer struct {
@@ -66,22 +72,75 @@ type APIServer struct {
 	done    chan struct{}
 }
 
-// selfSigned makes a throw-away serving certificate; the kubelet's HTTPS probes do not verify it.
-func selfSigned(host netip.Addr) (tls.Certificate, error) {
+// apiCA is the lab's stand-in for the cluster CA, which signs the API server stand-ins'
+// certificates: the health check verifies them against it, as it verifies a real API server's
+// against /etc/kubernetes/pki/ca.crt.
+type apiCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	// file holds the certificate in PEM.
+	file string
+}
+
+// newKeyPair makes a P-256 certificate from tmpl, signed by parent (itself when parent is nil).
+func newKeyPair(tmpl *x509.Certificate, parent *apiCA) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	signer, issuer := key, tmpl
+	if parent != nil {
+		signer, issuer = parent.key, parent.cert
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, signer)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, der, err
+}
+
+// APIServerCA is the file holding the CA certificate (PEM) that signs every API server
+// stand-in's certificate, made on first use.
+func (l *Lab) APIServerCA() (string, error) {
+	if l.ca != nil {
+		return l.ca.file, nil
+	}
+	cert, key, der, err := newKeyPair(&x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kubernetes"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(l.dir, "api-ca.crt")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", err
+	}
+	l.ca = &apiCA{cert: cert, key: key, file: file}
+	return file, nil
+}
+
+// servingCert is an API server stand-in's certificate for host, signed by the lab's CA.
+func (l *Lab) servingCert(host netip.Addr) (tls.Certificate, error) {
+	if _, err := l.APIServerCA(); err != nil {
 		return tls.Certificate{}, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
+	l.serial++
+	_, key, der, err := newKeyPair(&x509.Certificate{
+		SerialNumber: big.NewInt(l.serial + 1),
 		Subject:      pkix.Name{CommonName: "kube-apiserver"},
 		NotBefore:    time.Now().Add(-time.Minute),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{host.AsSlice()},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	}, l.ca)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -94,7 +153,7 @@ func (l *Lab) StartAPIServer(node string, addr netip.AddrPort) (*APIServer, erro
 	if !ok {
 		return nil, fmt.Errorf("bgplab: no node %q", node)
 	}
-	cert, err := selfSigned(addr.Addr())
+	cert, err := l.servingCert(addr.Addr())
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +206,7 @@ func (a *APIServer) Stop() error {
 	return err
 }
 
-// Probe is an HTTPS readiness probe as a Pod spec sets it, run the way the kubelet runs one.
+// Probe is an HTTPS readiness probe as a Pod spec sets it.
 type Probe struct {
 	// Path and Port are the httpGet path and port (the host is the node's address).
 	Path string
@@ -167,133 +226,66 @@ type Probe struct {
 var KubeadmAPIServerReadiness = Probe{Path: "/readyz", Port: 6443, Period: time.Second, Timeout: 15 * time.Second,
 	FailureThreshold: 3, SuccessThreshold: 1}
 
-// Transition is a change of an Announcer's readiness.
-type Transition struct {
-	// Ready is the new state.
-	Ready bool
-	// Decided is when the probe that made the change ended.
-	Decided time.Time
-	// Applied is when the address was added to or removed from the loopback.
-	Applied time.Time
-}
-
-// Announcer models the per-controller health check of the API address: it probes the node's API
-// server as the kubelet probes a container (pkg/kubelet/prober of v1.37.2: one probe at once, the
-// first right away, then on every tick of a Period ticker; an HTTP status in [200, 400) succeeds;
-// no keep-alive; the certificate is not verified; the result changes after FailureThreshold or
-// SuccessThreshold equal results in a row; the state starts as not ready), and keeps Address on
-// the node's loopback exactly while the result is ready. Calico's BIRD announces the address from
-// there (its `protocol direct` takes every interface but cali* and kube-ipvs*).
-type Announcer struct {
-	lab     *Lab
-	node    string
-	address netip.Prefix
-	stop    chan struct{}
-	done    chan struct{}
-	mu      sync.Mutex
-	changes []Transition
-	err     error
-}
-
-// StartAnnouncer starts an Announcer for node, probing host with probe and holding address.
-// Close stops it too; it leaves the address as it was.
-func (l *Lab) StartAnnouncer(node string, host netip.Addr, probe Probe, address netip.Prefix) (*Announcer, error) {
+// HoldsAddress says whether a node's loopback holds prefix.
+func (l *Lab) HoldsAddress(ctx context.Context, node string, prefix netip.Prefix) (bool, error) {
 	ns, ok := l.nodeNS[node]
 	if !ok {
-		return nil, fmt.Errorf("bgplab: no node %q", node)
+		return false, fmt.Errorf("bgplab: no node %q", node)
 	}
-	a := &Announcer{lab: l, node: node, address: address, stop: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{
-		Timeout: probe.Timeout,
-		Transport: &http.Transport{
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
-			DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var c net.Conn
-				err := inNamespace(ns, func() error {
-					var err error
-					c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-					return err
-				})
-				return c, err
-			},
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	out, err := l.run(ctx, l.tools.IP, "-n", ns, "-o", "address", "show", "dev", "lo", "to", prefix.String())
+	return strings.TrimSpace(out) != "", err
+}
+
+// StartProgram runs a program (a health check) in a node's namespace, in a process group of its
+// own: Close stops the group, the program's children (a probe in flight) with it. Its standard
+// output and error go to name's log.
+func (l *Lab) StartProgram(node, name string, argv ...string) error {
+	ns, ok := l.nodeNS[node]
+	if !ok {
+		return fmt.Errorf("bgplab: no node %q", node)
 	}
-	url := fmt.Sprintf("https://%s%s", netip.AddrPortFrom(host, probe.Port), probe.Path)
-	go func() {
-		defer close(a.done)
-		ticker := time.NewTicker(probe.Period)
-		defer ticker.Stop()
-		ready, last, run := false, false, 0
-		for {
-			ok := probeOnce(client, url)
-			if ok == last {
-				run++
-			} else {
-				last, run = ok, 1
-			}
-			decided := time.Now()
-			if (ok && run >= probe.SuccessThreshold || !ok && run >= probe.FailureThreshold) && ok != ready {
-				ready = ok
-				if err := a.apply(ready); err != nil {
-					a.mu.Lock()
-					a.err = err
-					a.mu.Unlock()
-					return
-				}
-				a.mu.Lock()
-				a.changes = append(a.changes, Transition{Ready: ready, Decided: decided, Applied: time.Now()})
-				a.mu.Unlock()
-			}
-			select {
-			case <-a.stop:
-				return
-			case <-ticker.C:
-			}
-		}
-	}()
-	l.closers = append(l.closers, a.Stop)
-	return a, nil
-}
-
-// probeOnce is one HTTP probe: a status in [200, 400) within the client's timeout.
-func probeOnce(client *http.Client, url string) bool {
-	res, err := client.Get(url)
-	if err != nil {
-		return false
+	if len(argv) == 0 {
+		return errors.New("bgplab: no program")
 	}
-	res.Body.Close()
-	return res.StatusCode >= http.StatusOK && res.StatusCode < http.StatusBadRequest
+	return l.startGroup(ns, name, argv[0], argv[1:]...)
 }
 
-// apply puts the address on the loopback or takes it off.
-func (a *Announcer) apply(ready bool) error {
-	verb := map[bool]string{true: "add", false: "del"}[ready]
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	return a.lab.ip(ctx, "-n", a.lab.nodeNS[a.node], "addr", verb, a.address.String(), "dev", "lo")
+// Log is what a program the lab started has written so far.
+func (l *Lab) Log(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(l.dir, name+".log"))
+	return string(b), err
 }
 
-// Transitions are the readiness changes so far, oldest first, and the error that stopped the
-// Announcer, if any.
-func (a *Announcer) Transitions() ([]Transition, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]Transition(nil), a.changes...), a.err
-}
-
-// Stop ends the probing (waiting for a probe in flight, at most its timeout).
-func (a *Announcer) Stop() error {
-	select {
-	case <-a.stop:
-	default:
-		close(a.stop)
+// StopProgram stops a program StartProgram started, its process group whole (SIGTERM, then
+// SIGKILL after 5 s), as systemd stops a service's processes, and forgets it.
+func (l *Lab) StopProgram(name string) error {
+	i := slices.IndexFunc(l.procs, func(p *process) bool { return p.name == name && p.group })
+	if i < 0 {
+		return fmt.Errorf("bgplab: no program %q", name)
+	}
+	p := l.procs[i]
+	if err := p.signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("bgplab: stopping %s: %w", name, err)
 	}
 	select {
-	case <-a.done:
-		return nil
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("bgplab: announcer on %s did not stop", a.node)
+	case <-p.done:
+		_ = p.signal(syscall.SIGKILL)
+	case <-time.After(5 * time.Second):
+		_ = p.signal(syscall.SIGKILL)
+		<-p.done
 	}
+	l.procs = slices.Delete(l.procs, i, i+1)
+	return nil
+}
+
+// RunOnNode runs a short command in a node's namespace and returns its standard output.
+func (l *Lab) RunOnNode(ctx context.Context, node string, argv ...string) (string, error) {
+	ns, ok := l.nodeNS[node]
+	if !ok {
+		return "", fmt.Errorf("bgplab: no node %q", node)
+	}
+	if len(argv) == 0 {
+		return "", errors.New("bgplab: no command")
+	}
+	return l.inNS(ctx, ns, argv[0], argv[1:]...)
 }

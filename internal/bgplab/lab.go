@@ -68,6 +68,8 @@ type process struct {
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
+	// group says the process leads a process group of its own, which Close signals whole.
+	group bool
 }
 
 // Lab is a running set of namespaces and daemons. Close stops and removes all of them.
@@ -88,9 +90,12 @@ type Lab struct {
 	// expected are the BGP sessions that must come up, by daemon, for WaitEstablished.
 	nodeProtocols map[string][]string
 	routerPeers   map[netip.Addr][]netip.Addr
-	// closers stop what runs inside the test process (API server stand-ins, announcers), in
-	// the order they were started.
+	// closers stop what runs inside the test process (API server stand-ins), in the order they
+	// were started.
 	closers []func() error
+	// ca signs the API server stand-ins' certificates, made on first use; serial numbers them.
+	ca     *apiCA
+	serial int64
 }
 
 // labSeq tells apart the labs of one process.
@@ -135,6 +140,15 @@ func (l *Lab) addNS(ctx context.Context, ns string) error {
 // start starts a daemon inside a namespace. `ip netns exec` execs the program in place, so the
 // process's PID is the daemon's own.
 func (l *Lab) start(ns, name, prog string, args ...string) error {
+	return l.startProcess(ns, name, false, prog, args...)
+}
+
+// startGroup starts a program inside a namespace as the leader of a process group of its own.
+func (l *Lab) startGroup(ns, name, prog string, args ...string) error {
+	return l.startProcess(ns, name, true, prog, args...)
+}
+
+func (l *Lab) startProcess(ns, name string, group bool, prog string, args ...string) error {
 	logFile := filepath.Join(l.dir, name+".log")
 	f, err := os.Create(logFile)
 	if err != nil {
@@ -143,12 +157,12 @@ func (l *Lab) start(ns, name, prog string, args ...string) error {
 	cmd := exec.Command(l.tools.IP, append([]string{"netns", "exec", ns, prog}, args...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Should the test process die without Close, its daemons die with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: group}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("bgplab: starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logFile, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, log: logFile, done: make(chan struct{}), group: group}
 	go func() {
 		_ = cmd.Wait()
 		f.Close()
@@ -440,8 +454,9 @@ func tail(s string, n int) string {
 	return s
 }
 
-// Close stops the API server stand-ins and announcers, then every daemon by its PID (SIGTERM, then SIGKILL after 5 s) and waits for it, then
-// deletes every namespace, with it every veth. It returns every failure.
+// Close stops the API server stand-ins, then every daemon by its PID, or its process group when it
+// leads one (SIGTERM, then SIGKILL after 5 s), and waits for it, then deletes every namespace,
+// with it every veth. It returns every failure.
 func (l *Lab) Close() error {
 	var errs []error
 	for _, c := range l.closers {
@@ -452,13 +467,17 @@ func (l *Lab) Close() error {
 	l.closers = nil
 	for i := len(l.procs) - 1; i >= 0; i-- {
 		p := l.procs[i]
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := p.signal(syscall.SIGTERM); err != nil {
 			errs = append(errs, fmt.Errorf("stopping %s (pid %d): %w", p.name, p.cmd.Process.Pid, err))
 		}
 		select {
 		case <-p.done:
+			if p.group {
+				// What the leader left behind (a probe in flight) goes with it.
+				_ = p.signal(syscall.SIGKILL)
+			}
 		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
+			_ = p.signal(syscall.SIGKILL)
 			select {
 			case <-p.done:
 			case <-time.After(5 * time.Second):
@@ -474,6 +493,21 @@ func (l *Lab) Close() error {
 	}
 	l.namespaces = nil
 	return errors.Join(errs...)
+}
+
+// signal sends sig to the process, or to its whole group when it leads one; a process (or group)
+// that is gone already is not an error.
+func (p *process) signal(sig syscall.Signal) error {
+	var err error
+	if p.group {
+		err = syscall.Kill(-p.cmd.Process.Pid, sig)
+	} else {
+		err = p.cmd.Process.Signal(sig)
+	}
+	if errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
 }
 
 // Namespaces are the namespaces the lab created and has not removed yet.
