@@ -78,6 +78,8 @@ type producer struct {
 	peerPasswords map[string]pulumi.StringInput
 	blocks        pulumi.StringMap
 	checkPools    func([]topology.LoadBalancerPool) []topology.LoadBalancerPool
+	// apiAddress is the control plane's API address, nil without one.
+	apiAddress pulumi.StringInput
 }
 
 // Deploy registers the components of the stack for a parsed configuration, named ClusterName and
@@ -106,6 +108,9 @@ func Compose(ctx *pulumi.Context, name string, cfg *config.Cluster, opts ...pulu
 		for _, n := range servers.Nodes {
 			p.nodes = append(p.nodes, calicobgp.Node{Name: n.Name, Info: n.Info})
 		}
+		if servers.APIAddress != "" {
+			p.apiAddress = pulumi.String(servers.APIAddress)
+		}
 	} else {
 		cluster, err := metalcluster.NewMetalCluster(ctx, name, ClusterArgs(cfg), opts...)
 		if err != nil {
@@ -118,6 +123,9 @@ func Compose(ctx *pulumi.Context, name string, cfg *config.Cluster, opts ...pulu
 			blocks: cluster.ElasticIPCIDRs(), checkPools: cluster.CheckPools}
 		for _, n := range cluster.Nodes {
 			p.nodes = append(p.nodes, calicobgp.Node{Name: n.Hostname, Info: n.Info})
+		}
+		if cluster.APIAddressBlock != nil {
+			p.apiAddress = cluster.APIAddress
 		}
 	}
 	pools := Pools(cfg, p.blocks)
@@ -132,6 +140,8 @@ func Compose(ctx *pulumi.Context, name string, cfg *config.Cluster, opts ...pulu
 		Pools:         pools,
 		MetalLBASN:    int(*cfg.MetalLB.ASN),
 		PeerPasswords: p.peerPasswords,
+		APIAddress:    p.apiAddress,
+		APIPort:       cfg.Kubernetes.APIPort,
 	}
 	if cfg.Servers == nil && cfg.BGP.MD5Password != "" {
 		calicoArgs.MD5Password = secret(cfg.BGP.MD5Password)

@@ -112,9 +112,9 @@ func nodeResources(host string, controller bool) []string {
 }
 
 // joinedControllerResources are the resources a controller after the first brings: a worker's,
-// with its certificates step, joining as a control-plane member.
+// joining as a control-plane member, with its certificates step and its API address health check.
 func joinedControllerResources(host string) []string {
-	return append(nodeResources(host, false), "Command metalk8s-"+host+"-certs")
+	return append(nodeResources(host, false), "Command metalk8s-"+host+"-certs", "Command metalk8s-"+host+"-api-health")
 }
 
 // clusterNodes are the resources of every node of a cluster in a metro with n workers.
@@ -183,9 +183,11 @@ func changeCases() []changeCase {
 		// the kubeadm files, which a running cluster keeps: the guard's script changes with it and
 		// refuses it (TestGuardRefusesAnotherControlPlaneEndpoint) before init or a join runs.
 		{name: "API address reserved on a running cluster", change: []edit{{"controller.reserveApiAddress", true}}, want: []string{
-			"+ RandomPassword metalk8s-certificate-key", "+ ReservedIpBlock metalk8s-api-address",
+			"+ Command metalk8s-api-name-sv-worker-0", "+ Command metalk8s-api-name-sv-worker-1", "+ Command metalk8s-sv-controller-api-health",
+			"+ ConfigGroup metalk8s-api-address-ippool", "+ RandomPassword metalk8s-certificate-key", "+ ReservedIpBlock metalk8s-api-address",
 			"~ Command metalk8s-sv-controller-guard: stdin", "~ Command metalk8s-sv-controller-init: stdin",
-			"~ Command metalk8s-sv-worker-0-join: stdin", "~ Command metalk8s-sv-worker-1-join: stdin"}},
+			"~ Command metalk8s-sv-worker-0-join: stdin", "~ Command metalk8s-sv-worker-1-join: stdin",
+			"~ ConfigGroup metalk8s-bgp-filter: objs"}},
 		{name: "workers 2 to 3 in bird-local-peer", base: bird, change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
 		{name: "pool added (calico announces)", change: []edit{extraPool},
 			want: []string{"+ ConfigGroup metalk8s-pool-extra", "~ ConfigGroup metalk8s-bgp-configuration: objs"}},

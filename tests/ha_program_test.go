@@ -22,10 +22,11 @@ import (
 )
 
 // joinedControllerSteps are the remote steps of a controller that joins the first one: its
-// preparation, its own token, join and registration, its certificates, and its upgrade chain.
+// preparation, its own token, join and registration, its certificates, its upgrade chain and its
+// API address health check.
 func joinedControllerSteps(host string) []string {
 	var out []string
-	for _, s := range []string{"prepare", "token", "join", "registered", "certs", "drain", "upgrade", "uncordon"} {
+	for _, s := range []string{"prepare", "token", "join", "registered", "certs", "drain", "upgrade", "uncordon", "api-health"} {
 		out = append(out, "metalk8s-"+host+"-"+s)
 	}
 	return out
@@ -105,6 +106,16 @@ func checkHA(t *testing.T, r *result, want haOutcome, apiAddress string) {
 		if join := commandInput(t, need("metalk8s-"+w+"-join"), "stdin"); strings.Contains(join, "controlPlane:") {
 			t.Errorf("worker %s joins as a control-plane member", w)
 		}
+		// Once the API address answers, the worker moves the control plane's name to it.
+		if move := commandInput(t, need("metalk8s-api-name-"+w), "stdin"); !strings.Contains(move, "map_api_name "+apiAddress) {
+			t.Errorf("worker %s does not move %s to %s", w, bootstrap.APIName, apiAddress)
+		}
+	}
+	// Every controller announces the API address while its API server is ready.
+	for _, c := range append([]string{want.first}, want.joined...) {
+		if health := commandInput(t, need("metalk8s-"+c+"-api-health"), "stdin"); !strings.Contains(health, apiAddress+"/32") {
+			t.Errorf("%s's health check does not hold %s/32", c, apiAddress)
+		}
 	}
 	// One member at a time: each joined controller's token waits for the one before.
 	prev := "metalk8s-" + want.first + "-init"
@@ -145,7 +156,10 @@ func TestHAServersStack(t *testing.T) {
 		steps = append(steps, c.Name)
 	}
 	sort.Strings(steps)
-	wantSteps := remoteSteps(want.first, want.workers)
+	wantSteps := append(remoteSteps(want.first, want.workers), "metalk8s-"+want.first+"-api-health")
+	for _, w := range want.workers {
+		wantSteps = append(wantSteps, "metalk8s-api-name-"+w)
+	}
 	for _, c := range want.joined {
 		wantSteps = append(wantSteps, joinedControllerSteps(c)...)
 	}
