@@ -118,34 +118,7 @@ func labFromProgram(t *testing.T, mode string, site mockcloud.Site) labInput {
 	var in labInput
 	in.podCIDR = netip.MustParsePrefix(cfg.Kubernetes.PodCIDR)
 	calico := &in.topo.Calico
-	for _, o := range allObjs(t, r) {
-		if o["apiVersion"] != "projectcalico.org/v3" {
-			continue
-		}
-		var into any
-		switch o["kind"] {
-		case "BGPConfiguration":
-			into = &calico.Config
-		case "BGPPeer":
-			calico.Peers = append(calico.Peers, apiv3.BGPPeer{})
-			into = &calico.Peers[len(calico.Peers)-1]
-		case "BGPFilter":
-			calico.Filters = append(calico.Filters, apiv3.BGPFilter{})
-			into = &calico.Filters[len(calico.Filters)-1]
-		case "IPPool":
-			calico.Pools = append(calico.Pools, apiv3.IPPool{})
-			into = &calico.Pools[len(calico.Pools)-1]
-		default:
-			t.Fatalf("Calico object %v is not modelled by the lab", o["kind"])
-		}
-		if err := strictInto(o, into); err != nil {
-			t.Fatal(err)
-		}
-	}
-	values := input(r.byName(t, "kubernetes:helm.sh/v3:Release", "metalk8s-calico"), "values").(map[string]any)
-	for _, p := range asList(path(values, "installation", "calicoNetwork", "ipPools")) {
-		calico.Pools = append(calico.Pools, operatorPool(t, p))
-	}
+	readCalico(t, r, calico)
 	calico.PassiveLoopback = len(r.ofType("kubernetes:core/v1:ConfigMap")) > 0
 
 	workerLabels := program.ClusterArgs(cfg).WorkerLabels
@@ -581,4 +554,38 @@ func TestBGPLabCatchesDisabledExport(t *testing.T) {
 		t.Errorf("with disableBGPExport the mesh lacks %d block routes, want all %d: %v", len(missing), want, missing)
 	}
 	stop()
+}
+
+// readCalico decodes the Calico objects a run applied into c, strictly (an object or a field the
+// lab does not model fails the test), and appends the operator's pools from the chart's values.
+func readCalico(t *testing.T, r *result, c *bgplab.Calico) {
+	t.Helper()
+	for _, o := range allObjs(t, r) {
+		if o["apiVersion"] != "projectcalico.org/v3" {
+			continue
+		}
+		var into any
+		switch o["kind"] {
+		case "BGPConfiguration":
+			into = &c.Config
+		case "BGPPeer":
+			c.Peers = append(c.Peers, apiv3.BGPPeer{})
+			into = &c.Peers[len(c.Peers)-1]
+		case "BGPFilter":
+			c.Filters = append(c.Filters, apiv3.BGPFilter{})
+			into = &c.Filters[len(c.Filters)-1]
+		case "IPPool":
+			c.Pools = append(c.Pools, apiv3.IPPool{})
+			into = &c.Pools[len(c.Pools)-1]
+		default:
+			t.Fatalf("Calico object %v is not modelled by the lab", o["kind"])
+		}
+		if err := strictInto(o, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	values := input(r.byName(t, "kubernetes:helm.sh/v3:Release", "metalk8s-calico"), "values").(map[string]any)
+	for _, p := range asList(path(values, "installation", "calicoNetwork", "ipPools")) {
+		c.Pools = append(c.Pools, operatorPool(t, p))
+	}
 }

@@ -120,6 +120,9 @@ var labPorts = []int{22, 6443, 179, 2379, 2380, 5473, 9120, 10250, 10257, 10259}
 // publicAddress is the address a rendered firewall protects.
 var publicAddress = regexp.MustCompile(`ip daddr != (\S+) accept`)
 
+// publicAndAPIAddress are the addresses a controller's firewall protects with a public API address.
+var publicAndAPIAddress = regexp.MustCompile(`ip daddr != \{ (\S+), (\S+) \} accept`)
+
 // TestFirewallLab loads each rendered firewall into the real nftables of a network namespace
 // whose interface carries the node's public IPv4 address, a public IPv6 address (Metal gives every
 // device one unless told otherwise), its link-local IPv6 address and a private address. Listeners
@@ -181,21 +184,91 @@ func TestFirewallLab(t *testing.T) {
 	}
 }
 
+// TestFirewallLabAPIAddress loads the first controller's firewall of the dev stack with three
+// controllers (a public API address, Metal's reserved /32) into the firewall lab, with the API
+// address on the node's loopback as the health check holds it. At the API address only SSH
+// answers everyone; the API port answers the allowed source and the private network (where the
+// workers reach it from) in the allowedCidrs mode, the private network only with privateOnly; no
+// other port answers anyone there, the private network included. The public address is guarded as
+// before.
+func TestFirewallLabAPIAddress(t *testing.T) {
+	nft := needTool(t, "nft")
+	ip := needTool(t, "ip")
+	needRoot(t)
+	for _, m := range firewallModes() {
+		t.Run(m.name, func(t *testing.T) {
+			c := devCluster(t)
+			m.edit(t, c)
+			set(t, c, "controller.count", 3)
+			r := run(t, c, runOptions{})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			rules := heredoc(t, stdin(t, r, "metalk8s-sv-controller-prepare"), "FIREWALL")
+			if out, err := nftCheck(t, nft, rules); err != nil {
+				t.Fatalf("nft refuses the firewall: %v\n%s", err, out)
+			}
+			lab := newFirewallLab(t, ip, nft, rules)
+			if lab.apiV4 == "" {
+				t.Fatalf("the controller's firewall does not guard the API address:\n%s", rules)
+			}
+			type dial struct {
+				from, to string
+				port     int
+				want     bool
+				got      bool
+				err      error
+			}
+			var dials []*dial
+			for _, port := range labPorts {
+				ssh, api := port == 22, port == 6443
+				dials = append(dials,
+					&dial{from: labAllowedV4, to: lab.apiV4, port: port, want: ssh || (m.apiFromAllowed && api)},
+					&dial{from: labClientV4, to: lab.apiV4, port: port, want: ssh},
+					&dial{from: labClientPriv, to: lab.apiV4, port: port, want: ssh || api},
+					&dial{from: labClientV4, to: lab.publicV4, port: port, want: ssh},
+					&dial{from: labClientPriv, to: labNodePrivate, port: port, want: true})
+			}
+			var wg sync.WaitGroup
+			for _, d := range dials {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.got, d.err = lab.answers(d.from, d.to, d.port)
+				}()
+			}
+			wg.Wait()
+			for _, d := range dials {
+				if d.err != nil {
+					t.Errorf("dialing %s:%d from %q: %v", d.to, d.port, d.from, d.err)
+				} else if d.got != d.want {
+					t.Errorf("port %d on %s from %s: answered %v, want %v", d.port, d.to, d.from, d.got, d.want)
+				}
+			}
+		})
+	}
+}
+
 // firewallLab is a node namespace with the firewall loaded and listeners, and a client namespace.
 type firewallLab struct {
 	node, client string
 	publicV4     string
+	apiV4        string // the API address on the node's loopback, when its firewall guards one
 	linkLocal    string // the node's link-local address with the client's zone
 }
 
 func newFirewallLab(t *testing.T, ip, nft, rules string) *firewallLab {
 	t.Helper()
 	m := publicAddress.FindStringSubmatch(rules)
+	api := ""
+	if pa := publicAndAPIAddress.FindStringSubmatch(rules); pa != nil {
+		m, api = pa[:2], pa[2]
+	}
 	if m == nil {
 		t.Fatalf("no public address in the firewall:\n%s", rules)
 	}
 	id := fmt.Sprintf("mk8sfw%d", os.Getpid()%100000)
-	lab := &firewallLab{node: id + "n", client: id + "c", publicV4: m[1]}
+	lab := &firewallLab{node: id + "n", client: id + "c", publicV4: m[1], apiV4: api}
 	sh := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(ip, args...).CombinedOutput()
@@ -227,6 +300,12 @@ func newFirewallLab(t *testing.T, ip, nft, rules string) *firewallLab {
 	sh("-n", lab.node, "link", "set", "fwn", "up")
 	sh("-n", lab.client, "link", "set", "fwc", "up")
 	sh("-n", lab.node, "route", "add", labAllowedV4+"/32", "dev", "fwn")
+	if api != "" {
+		// The API address on the node's loopback, as the health check holds it, and the client's
+		// route to it, as the routers would give it.
+		sh("-n", lab.node, "addr", "add", api+"/32", "dev", "lo")
+		sh("-n", lab.client, "route", "add", api+"/32", "dev", "fwc")
+	}
 	// The firewall replaces an older IPv4-only table of the same name.
 	legacy := filepath.Join(t.TempDir(), "legacy.nft")
 	if err := os.WriteFile(legacy, []byte("table ip metalk8s {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n"), 0o644); err != nil {

@@ -104,34 +104,7 @@ func haCalico(t *testing.T, withRemoteReject bool) (bgplab.Calico, map[string]ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range allObjs(t, r) {
-		if o["apiVersion"] != "projectcalico.org/v3" {
-			continue
-		}
-		var into any
-		switch o["kind"] {
-		case "BGPConfiguration":
-			into = &c.Config
-		case "BGPPeer":
-			c.Peers = append(c.Peers, apiv3.BGPPeer{})
-			into = &c.Peers[len(c.Peers)-1]
-		case "BGPFilter":
-			c.Filters = append(c.Filters, apiv3.BGPFilter{})
-			into = &c.Filters[len(c.Filters)-1]
-		case "IPPool":
-			c.Pools = append(c.Pools, apiv3.IPPool{})
-			into = &c.Pools[len(c.Pools)-1]
-		default:
-			t.Fatalf("Calico object %v is not modelled by the lab", o["kind"])
-		}
-		if err := strictInto(o, into); err != nil {
-			t.Fatal(err)
-		}
-	}
-	values := input(r.byName(t, "kubernetes:helm.sh/v3:Release", "metalk8s-calico"), "values").(map[string]any)
-	for _, p := range asList(path(values, "installation", "calicoNetwork", "ipPools")) {
-		c.Pools = append(c.Pools, operatorPool(t, p))
-	}
+	readCalico(t, r, &c)
 	if !slices.ContainsFunc(c.Pools, func(p apiv3.IPPool) bool { return p.Spec.CIDR == haAPIAddress && p.Spec.Disabled }) {
 		t.Fatalf("CalicoBGP made no disabled IPPool over %s: %+v", haAPIAddress, c.Pools)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -526,7 +527,23 @@ func (s *steps) prepare(h Host, controller bool) (*remote.Command, error) {
 		sh = s.shapes.controllerPrepare
 	}
 	var script pulumi.StringInput
-	if h.PublicIPv4 == nil {
+	if controller && s.args.APIAddress != nil {
+		// A controller holds the API address on lo: its firewall guards it too when it is
+		// public, so its preparation is rendered for it rather than filled in from a shape.
+		public := h.PublicIPv4
+		if public == nil {
+			public = pulumi.String("")
+		}
+		script = pulumi.All(public, s.apiAddress).ApplyT(func(v []any) (string, error) {
+			ip := v[0].(string)
+			if ip != "" {
+				if err := checkIPv4(h.Name, ip); err != nil {
+					return "", err
+				}
+			}
+			return s.renderPrepare(h.Name, ip, strconv.Itoa(h.SSHPort), true, publicAPIAddress(v[1].(string)))
+		}).(pulumi.StringOutput)
+	} else if h.PublicIPv4 == nil {
 		private := s.shapes.workerPrivate
 		if controller {
 			private = s.shapes.controllerPrivate

@@ -38,3 +38,37 @@ func mergeCIDRs(cidrs []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// privateNetworks are the IPv4 ranges no router forwards across the Internet (RFC 1918, the
+// shared address space of RFC 6598, link-local): a worker reaches the API address from its
+// private address in one of them, and an API address inside one is not filtered, as no private
+// address is.
+var privateNetworks = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+}
+
+// publicAPIAddress is the API address the controllers' firewalls guard: the address when it is
+// public, "" when there is none or it is private.
+func publicAPIAddress(a string) string {
+	ip, err := netip.ParseAddr(a)
+	if err != nil {
+		return ""
+	}
+	for _, p := range privateNetworks {
+		if p.Contains(ip) {
+			return ""
+		}
+	}
+	return a
+}
+
+// apiSources are the sources that may reach the API port at a public API address besides the
+// allowed ones: the private networks and the pod network.
+func apiSources(podCIDR string) []string {
+	out := []string{podCIDR}
+	for _, p := range privateNetworks {
+		out = append(out, p.String())
+	}
+	return out
+}

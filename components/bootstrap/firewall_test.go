@@ -82,3 +82,44 @@ func nftCheck(t *testing.T, rules string) {
 		t.Errorf("nft refuses the firewall: %v\n%s\n%s", err, out, rules)
 	}
 }
+
+// TestPublicAPIAddress: the controllers' firewalls guard a public API address and leave a private
+// one (RFC 1918, the shared space, link-local) unfiltered, as they leave every private address.
+func TestPublicAPIAddress(t *testing.T) {
+	for addr, guarded := range map[string]bool{
+		"192.0.2.100": true, "147.75.194.93": true, "172.32.0.1": true, "100.128.0.1": true,
+		"10.10.0.100": false, "172.16.0.100": false, "172.31.255.254": false, "192.168.1.1": false,
+		"100.64.0.1": false, "169.254.1.5": false, "": false,
+	} {
+		if got := publicAPIAddress(addr) != ""; got != guarded {
+			t.Errorf("publicAPIAddress(%q) guarded %v, want %v", addr, got, guarded)
+		}
+	}
+	// Rendered: the API port at the API address from the private and pod networks, merged (the
+	// default pod network is one of the private ranges, and nftables refuses overlapping elements).
+	rules, err := RenderFirewall(FirewallData{Node: testController, PublicIPv4: "203.0.113.11", APIPort: 6443, APIAddress: "192.0.2.100",
+		PrivateSources: apiSources("172.16.0.0/12"), PodCIDR: "172.16.0.0/12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ip daddr != { 203.0.113.11, 192.0.2.100 } accept",
+		"ip daddr 192.0.2.100 ip saddr { 10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16 } tcp dport 6443 accept"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("the firewall lacks %q:\n%s", want, rules)
+		}
+	}
+	nftCheck(t, rules)
+	// A controller without a public address: only the API address is guarded.
+	rules, err = RenderFirewall(FirewallData{Node: testController, APIPort: 6443, APIAddress: "192.0.2.100",
+		PrivateSources: apiSources("100.64.0.0/16"), PodCIDR: "100.64.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rules, "ip daddr != { 192.0.2.100 } accept") || strings.Contains(rules, "meta nfproto ipv4 accept") {
+		t.Errorf("a controller without a public address does not guard the API address alone:\n%s", rules)
+	}
+	nftCheck(t, rules)
+	if _, err := RenderFirewall(FirewallData{Node: testController, APIPort: 6443, APIAddress: "192.0.2.100/32", PrivateSources: apiSources("172.16.0.0/12")}); err == nil {
+		t.Error("an API address with a prefix length was rendered")
+	}
+}

@@ -54,6 +54,25 @@ type FirewallData struct {
 	PodCIDR string
 	// PodBlocked are addresses pods may not reach.
 	PodBlocked []string
+	// APIAddress is a public API address the controller holds on lo (publicAPIAddress), guarded
+	// as the public address is: the API port there only from the allowed sources and from the
+	// private and pod networks (the workers reach it from their private addresses). Empty: none,
+	// or a private one, which is not filtered.
+	APIAddress string
+	// PrivateSources are the private networks and the pod network, merged, that may reach the API
+	// port at APIAddress; set with it.
+	PrivateSources []string
+}
+
+// Guarded are the node's addresses the rules filter: the public address and the API address.
+func (d FirewallData) Guarded() []string {
+	var out []string
+	for _, a := range []string{d.PublicIPv4, d.APIAddress} {
+		if a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // PrepareData is what a node's preparation script is rendered from.
@@ -329,6 +348,14 @@ func RenderFirewall(d FirewallData) (string, error) {
 	}
 	if d.PodBlocked, err = mergeCIDRs(d.PodBlocked); err != nil {
 		return "", fmt.Errorf("firewall of %s: PodBlocked: %w", d.Node, err)
+	}
+	if d.APIAddress != "" {
+		if err := checkIPv4("firewall of "+d.Node+": APIAddress", d.APIAddress); err != nil {
+			return "", err
+		}
+		if d.PrivateSources, err = mergeCIDRs(d.PrivateSources); err != nil || len(d.PrivateSources) == 0 {
+			return "", fmt.Errorf("firewall of %s: PrivateSources %v: %v", d.Node, d.PrivateSources, err)
+		}
 	}
 	return render("firewall.nft.tmpl", d)
 }

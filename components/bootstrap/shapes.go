@@ -99,32 +99,43 @@ type shapes struct {
 	controllerToken shape
 }
 
-func (s *steps) renderShapes() error {
+// renderPrepare renders a node's preparation (node, public and sshPort may be the stand-ins): its
+// firewall guards the public address, if any, and on a controller the API address if it is public
+// (publicAPIAddress; "" for none).
+func (s *steps) renderPrepare(node, public, sshPort string, controller bool, apiAddress string) (string, error) {
 	v := s.args.Kubernetes.Version
+	fw := FirewallData{
+		Node: node, PublicIPv4: public, APIPort: s.args.Kubernetes.APIPort, SSHPort: sshPort,
+		PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
+	}
+	if controller && (public != "" || apiAddress != "") {
+		fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
+	}
+	if controller && apiAddress != "" {
+		fw.APIAddress, fw.PrivateSources = apiAddress, apiSources(s.args.Kubernetes.PodCIDR)
+	}
+	rules, err := RenderFirewall(fw)
+	if err != nil {
+		return "", err
+	}
+	d := PrepareData{
+		Node: node, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
+		ContainerdMinor: ContainerdMinor,
+		Firewall:        rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
+	}
+	if controller {
+		d.RemoveNodeScript = removeNodeScript
+	}
+	return RenderPrepare(d)
+}
+
+func (s *steps) renderShapes() error {
 	prepare := func(controller, public bool) (shape, error) {
-		fw := FirewallData{
-			Node: nodeNamePlaceholder, APIPort: s.args.Kubernetes.APIPort, SSHPort: sshPortPlaceholder,
-			PodCIDR: s.args.Kubernetes.PodCIDR, PodBlocked: s.args.PodBlocked,
-		}
+		ip := ""
 		if public {
-			fw.PublicIPv4 = nodeIPPlaceholder
+			ip = nodeIPPlaceholder
 		}
-		if controller && public {
-			fw.APIAllowedCIDRs = s.args.APIAccess.AllowedCIDRs
-		}
-		rules, err := RenderFirewall(fw)
-		if err != nil {
-			return "", err
-		}
-		d := PrepareData{
-			Node: nodeNamePlaceholder, Controller: controller, Version: v, Minor: minor(v), PackageVersion: packageVersion(v),
-			ContainerdMinor: ContainerdMinor,
-			Firewall:        rules, ContainerdConfig: containerdConfig, ResetScript: resetScript,
-		}
-		if controller {
-			d.RemoveNodeScript = removeNodeScript
-		}
-		out, err := RenderPrepare(d)
+		out, err := s.renderPrepare(nodeNamePlaceholder, ip, sshPortPlaceholder, controller, "")
 		return shape(out), err
 	}
 	var err error

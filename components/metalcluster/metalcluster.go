@@ -123,24 +123,17 @@ func NewMetalCluster(ctx *pulumi.Context, name string, args *MetalClusterArgs, o
 		return nil, fmt.Errorf("metalcluster %q: ssh key: %w", name, err)
 	}
 	tags := pulumi.StringArray{pulumi.String("metalk8s"), pulumi.String("metalk8s-cluster:" + name)}
-	specs := []struct {
+	type deviceSpec struct {
 		hostname string
 		role     topology.Role
 		plan     string
-	}{{ControllerHostname(a.Metro), topology.RoleController, a.ControllerPlan}}
+	}
+	specs := []deviceSpec{{ControllerHostname(a.Metro), topology.RoleController, a.ControllerPlan}}
 	for i := 1; i < a.ControllerCount; i++ {
-		specs = append(specs, struct {
-			hostname string
-			role     topology.Role
-			plan     string
-		}{FurtherControllerHostname(a.Metro, i), topology.RoleController, a.ControllerPlan})
+		specs = append(specs, deviceSpec{FurtherControllerHostname(a.Metro, i), topology.RoleController, a.ControllerPlan})
 	}
 	for i := 0; i < a.WorkerCount; i++ {
-		specs = append(specs, struct {
-			hostname string
-			role     topology.Role
-			plan     string
-		}{WorkerHostname(a.Metro, i), topology.RoleWorker, a.WorkerPlan})
+		specs = append(specs, deviceSpec{WorkerHostname(a.Metro, i), topology.RoleWorker, a.WorkerPlan})
 	}
 	for i, s := range specs {
 		n, err := c.node(ctx, name, a, s.hostname, s.role, s.plan, keyID, tags, deviceOptions(i == 0, parent))
