@@ -186,6 +186,7 @@ func changeCases() []changeCase {
 			"+ Command metalk8s-api-name-sv-worker-0", "+ Command metalk8s-api-name-sv-worker-1", "+ Command metalk8s-sv-controller-api-health",
 			"+ ConfigGroup metalk8s-api-address-ippool", "+ RandomPassword metalk8s-certificate-key", "+ ReservedIpBlock metalk8s-api-address",
 			"~ Command metalk8s-sv-controller-guard: stdin", "~ Command metalk8s-sv-controller-init: stdin",
+			"~ Command metalk8s-sv-controller-prepare: stdin", // its firewall guards the public API address
 			"~ Command metalk8s-sv-worker-0-join: stdin", "~ Command metalk8s-sv-worker-1-join: stdin",
 			"~ ConfigGroup metalk8s-bgp-filter: objs"}},
 		{name: "workers 2 to 3 in bird-local-peer", base: bird, change: []edit{{"workers.count", 3}}, want: prefixed("+ ", nodeResources("sv-worker-2", false)...)},
