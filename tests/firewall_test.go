@@ -145,40 +145,17 @@ func TestFirewallLab(t *testing.T) {
 		}{{"controller", ctrl, m.apiFromAllowed}, {"worker", worker, false}} {
 			t.Run(m.name+"/"+node.role, func(t *testing.T) {
 				lab := newFirewallLab(t, ip, nft, node.rules)
-				type dial struct {
-					from, to string
-					port     int
-					want     bool
-					got      bool
-					err      error
-				}
-				var dials []*dial
+				var dials []labDial
 				for _, port := range labPorts {
 					ssh := port == 22
 					dials = append(dials,
-						&dial{from: labAllowedV4, to: lab.publicV4, port: port, want: ssh || (node.api && port == 6443)},
-						&dial{from: labClientV4, to: lab.publicV4, port: port, want: ssh},
-						&dial{from: labClientV6, to: labNodeV6, port: port, want: ssh},
-						&dial{to: lab.linkLocal, port: port, want: ssh},
-						&dial{from: labClientPriv, to: labNodePrivate, port: port, want: true})
+						labDial{from: labAllowedV4, to: lab.publicV4, port: port, want: ssh || (node.api && port == 6443)},
+						labDial{from: labClientV4, to: lab.publicV4, port: port, want: ssh},
+						labDial{from: labClientV6, to: labNodeV6, port: port, want: ssh},
+						labDial{to: lab.linkLocal, port: port, want: ssh},
+						labDial{from: labClientPriv, to: labNodePrivate, port: port, want: true})
 				}
-				// Dropped connections wait for their timeout: dial all at once.
-				var wg sync.WaitGroup
-				for _, d := range dials {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						d.got, d.err = lab.answers(d.from, d.to, d.port)
-					}()
-				}
-				wg.Wait()
-				for _, d := range dials {
-					if d.err != nil {
-						t.Errorf("dialing %s:%d from %q: %v", d.to, d.port, d.from, d.err)
-					} else if d.got != d.want {
-						t.Errorf("port %d on %s from %s: answered %v, want %v", d.port, d.to, d.from, d.got, d.want)
-					}
-				}
+				lab.dialAll(t, dials)
 			})
 		}
 	}
@@ -212,40 +189,49 @@ func TestFirewallLabAPIAddress(t *testing.T) {
 			if lab.apiV4 == "" {
 				t.Fatalf("the controller's firewall does not guard the API address:\n%s", rules)
 			}
-			type dial struct {
-				from, to string
-				port     int
-				want     bool
-				got      bool
-				err      error
-			}
-			var dials []*dial
+			var dials []labDial
 			for _, port := range labPorts {
 				ssh, api := port == 22, port == 6443
 				dials = append(dials,
-					&dial{from: labAllowedV4, to: lab.apiV4, port: port, want: ssh || (m.apiFromAllowed && api)},
-					&dial{from: labClientV4, to: lab.apiV4, port: port, want: ssh},
-					&dial{from: labClientPriv, to: lab.apiV4, port: port, want: ssh || api},
-					&dial{from: labClientV4, to: lab.publicV4, port: port, want: ssh},
-					&dial{from: labClientPriv, to: labNodePrivate, port: port, want: true})
+					labDial{from: labAllowedV4, to: lab.apiV4, port: port, want: ssh || (m.apiFromAllowed && api)},
+					labDial{from: labClientV4, to: lab.apiV4, port: port, want: ssh},
+					labDial{from: labClientPriv, to: lab.apiV4, port: port, want: ssh || api},
+					labDial{from: labClientV4, to: lab.publicV4, port: port, want: ssh},
+					labDial{from: labClientPriv, to: labNodePrivate, port: port, want: true})
 			}
-			var wg sync.WaitGroup
-			for _, d := range dials {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					d.got, d.err = lab.answers(d.from, d.to, d.port)
-				}()
-			}
-			wg.Wait()
-			for _, d := range dials {
-				if d.err != nil {
-					t.Errorf("dialing %s:%d from %q: %v", d.to, d.port, d.from, d.err)
-				} else if d.got != d.want {
-					t.Errorf("port %d on %s from %s: answered %v, want %v", d.port, d.to, d.from, d.got, d.want)
-				}
-			}
+			lab.dialAll(t, dials)
 		})
+	}
+}
+
+// labDial is one connection the firewall lab makes: from a source (any when empty) to an address
+// and port, and whether it must be accepted.
+type labDial struct {
+	from, to string
+	port     int
+	want     bool
+}
+
+// dialAll makes every connection at once (a dropped one waits for its timeout) and reports each
+// that is answered when it must not be, or the other way round.
+func (l *firewallLab) dialAll(t *testing.T, dials []labDial) {
+	t.Helper()
+	got, errs := make([]bool, len(dials)), make([]error, len(dials))
+	var wg sync.WaitGroup
+	for i, d := range dials {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = l.answers(d.from, d.to, d.port)
+		}()
+	}
+	wg.Wait()
+	for i, d := range dials {
+		if errs[i] != nil {
+			t.Errorf("dialing %s:%d from %q: %v", d.to, d.port, d.from, errs[i])
+		} else if got[i] != d.want {
+			t.Errorf("port %d on %s from %s: answered %v, want %v", d.port, d.to, d.from, got[i], d.want)
+		}
 	}
 }
 
