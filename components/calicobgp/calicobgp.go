@@ -142,6 +142,11 @@ func (b *builder) build() error {
 
 	// The filter exists before any router peer names it: confd skips a filter it cannot find
 	// (bird.cfg.template checks `exists` on its key), which would export the pod network.
+	// The API address, checked once for the filter, the pool and the workers' script.
+	var addr pulumi.StringOutput
+	if a.APIAddress != nil {
+		addr = b.apiAddress()
+	}
 	var filter pulumi.ArrayInput
 	if a.APIAddress == nil {
 		objs, err := kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR, "")})
@@ -150,7 +155,7 @@ func (b *builder) build() error {
 		}
 		filter = pulumi.ToArray(objs)
 	} else {
-		filter = b.apiAddress().ApplyT(func(addr string) ([]any, error) {
+		filter = addr.ApplyT(func(addr string) ([]any, error) {
 			return kobj.Objects([]apiv3.BGPFilter{TorFilter(a.PodCIDR, addr)})
 		}).(pulumi.ArrayOutput)
 	}
@@ -161,7 +166,7 @@ func (b *builder) build() error {
 	if a.APIAddress != nil {
 		// After the filter: the pool lets the address out, the filter's rule keeps the copies
 		// learnt over the mesh in.
-		pool := b.apiAddress().ApplyT(func(addr string) ([]any, error) {
+		pool := addr.ApplyT(func(addr string) ([]any, error) {
 			return kobj.Objects([]apiv3.IPPool{APIAddressIPPool(addr)})
 		}).(pulumi.ArrayOutput)
 		c.APIAddressPool, err = yamlv2.NewConfigGroup(b.ctx, b.name+"-api-address-ippool", &yamlv2.ConfigGroupArgs{Objs: pool}, b.with(c.Ready, filterGroup)...)
@@ -169,7 +174,7 @@ func (b *builder) build() error {
 			return fmt.Errorf("API address IPPool: %w", err)
 		}
 		// The workers move the control plane's name to the API address once it answers there.
-		script := b.apiAddress().ApplyT(func(addr string) (string, error) {
+		script := addr.ApplyT(func(addr string) (string, error) {
 			return RenderAPIName(APINameData{Address: addr, Port: a.APIPort, TimeoutSeconds: DefaultReadyTimeoutSeconds})
 		}).(pulumi.StringOutput)
 		// Not on the component's Kubernetes provider: the steps run over SSH.
